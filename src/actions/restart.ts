@@ -1,0 +1,18 @@
+import { EXIT } from '../errors.js';
+import { ensurePidDir, lockPidFile } from '../pidfile.js';
+import type { ActionOptions } from '../options.js';
+import { startLocked } from './start.js';
+import { stopLocked } from './stop.js';
+
+/** Stop (if running) and start, holding the pid-file lock across both. */
+export async function restart(opts: ActionOptions): Promise<number> {
+  ensurePidDir(opts.pidFile, opts.defaultPidFile);
+  const lock = await lockPidFile(opts.pidFile, true);
+  try {
+    const stopped = await stopLocked(opts, lock);
+    if (stopped.code !== EXIT.ok) return stopped.code;
+    return await startLocked(opts, lock);
+  } finally {
+    lock?.release();
+  }
+}

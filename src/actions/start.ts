@@ -1,0 +1,84 @@
+import { DaemonError, EXIT } from '../errors.js';
+import { error, out, warn } from '../log.js';
+import { ensurePidDir, inspectPidFile, lockPidFile, removeStalePidFile, type PidLock } from '../pidfile.js';
+import { launchDetached } from '../engine/detach.js';
+import type { LaunchSpec } from '../engine/launch-spec.js';
+import type { ActionOptions } from '../options.js';
+import { signalNumber } from '../signals.js';
+
+export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
+  return {
+    name: opts.name,
+    argv: opts.command,
+    env: process.env,
+    cwd: opts.workDir,
+    umask: opts.umask,
+    credentials: opts.credentials,
+    stdoutFile: opts.stdoutFile,
+    stderrFile: opts.stderrFile,
+    keepFds: opts.keepFds,
+    pidFile: opts.pidFile,
+    readiness: { kind: 'grace', seconds: opts.grace },
+  };
+}
+
+export async function start(opts: ActionOptions): Promise<number> {
+  ensurePidDir(opts.pidFile, opts.defaultPidFile);
+  const lock = await lockPidFile(opts.pidFile, true);
+  try {
+    return await startLocked(opts, lock);
+  } finally {
+    lock?.release();
+  }
+}
+
+/** Start with the pid-file lock already held (restart holds it across stop and start). */
+export async function startLocked(opts: ActionOptions, lock: PidLock | undefined): Promise<number> {
+  const state = inspectPidFile(opts.pidFile);
+  if (state.kind === 'running') {
+    warn(`${opts.name} already running with PID ${state.pid}`);
+    return EXIT.ok;
+  }
+  if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
+  if (state.kind !== 'missing') removeStalePidFile(opts.pidFile);
+
+  out(`Starting ${opts.name} ... `);
+  const stopListening = onInterrupt(opts);
+  try {
+    const outcome = await launchDetached(launchSpecFrom(opts), lock);
+    if (outcome.ok) {
+      out('OK\n');
+      return EXIT.ok;
+    }
+    out('FAILED\n');
+    error(outcome.message);
+    const lines = outcome.startupStderr.replace(/\n$/, '');
+    if (lines !== '') process.stderr.write(`${lines}\n`);
+    return EXIT.failure;
+  } catch (err) {
+    if (err instanceof DaemonError && err.code !== 'usage') {
+      out('FAILED\n');
+      throw new DaemonError(err.code, err.message, { exitCode: EXIT.failure, cause: err });
+    }
+    throw err;
+  } finally {
+    stopListening();
+  }
+}
+
+/**
+ * Ctrl-C or a TERM during the startup window: the subshell has written (or will write) the pid
+ * file before the command runs, so whatever happens the daemon is tracked. Say so and leave.
+ */
+function onInterrupt(opts: ActionOptions): () => void {
+  const names = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const handler = (signal: NodeJS.Signals) => {
+    out('interrupted\n');
+    warn(`start interrupted by ${signal}; check with: daemonocle status --pid-file ${opts.pidFile}`);
+    process.exit(128 + (signalNumber(signal) ?? 0));
+  };
+  for (const n of names) process.on(n, handler);
+  return () => {
+    for (const n of names) process.removeListener(n, handler);
+  };
+}

@@ -1,0 +1,24 @@
+import { EXIT } from '../errors.js';
+import { out, warn } from '../log.js';
+import { inspectPidFile } from '../pidfile.js';
+import type { ActionOptions } from '../options.js';
+import { collectStatus, statusLine } from '../status.js';
+
+/** Never writes: a stale pid file is reported (exit 1), not removed. */
+export async function status(opts: ActionOptions): Promise<number> {
+  const state = inspectPidFile(opts.pidFile);
+  if (state.kind !== 'running') {
+    if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
+    if (opts.json) out(`${JSON.stringify({ name: opts.name, pid: null, status: 'not running' })}\n`);
+    else out(`${opts.name} -- not running\n`);
+    return state.kind === 'missing' ? EXIT.notRunning : EXIT.failure;
+  }
+  const s = await collectStatus(opts.name, state.pid, state.stat);
+  if (opts.json) {
+    const sorted = Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1)));
+    out(`${JSON.stringify(sorted)}\n`);
+  } else {
+    out(`${statusLine(s)}\n`);
+  }
+  return EXIT.ok;
+}

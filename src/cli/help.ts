@@ -1,0 +1,59 @@
+import type { Action } from './parse.js';
+
+export const USAGE = 'Usage: daemonocle <start|stop|restart|status> [options] [-- command [args...]]';
+
+const COMMON = `  --name NAME            name in messages and the default pid file (default: the command's basename)
+  --pid-file PATH        pid file (default: /run/daemonocle/NAME.pid as root,
+                         else $XDG_RUNTIME_DIR/daemonocle/NAME.pid, else /tmp/daemonocle-UID/NAME.pid)`;
+
+const START = `  --work-dir DIR         working directory of the daemon (default: /)
+  --stdout FILE          append the daemon's stdout to FILE (default: /dev/null)
+  --stderr FILE          append the daemon's stderr to FILE (default: /dev/null)
+  --umask OCTAL          umask of the daemon (default: 022)
+  --user USER            run the command as USER (name or uid)
+  --group GROUP          run the command with GROUP (name or gid)
+  --grace SECONDS        startup window: dying inside it is a failed start (default: 1)
+  --keep-fds LIST        extra open fds the daemon inherits, e.g. 3,4`;
+
+const STOP = `  --stop-timeout SECONDS how long stop waits for the exit (default: 10)
+  --signal-group         signal the daemon's whole process group, not only its pid
+  --force                after the timeout, send SIGKILL (never sent otherwise)`;
+
+const PER_ACTION: Record<Action, { what: string; options: string[] }> = {
+  start: { what: 'Start CMD as a daemon and report whether it came up.', options: [COMMON, START] },
+  stop: { what: 'Stop the daemon and wait for it to exit.', options: [COMMON, STOP] },
+  restart: { what: 'Stop the daemon (if running), then start CMD.', options: [COMMON, START, STOP] },
+  status: {
+    what: 'Show pid, state, uptime, %cpu and %mem of the daemon and its process group.',
+    options: [COMMON, '  --json                 one JSON object on stdout'],
+  },
+};
+
+export function helpText(action: Action | undefined): string {
+  if (action !== undefined) {
+    const a = PER_ACTION[action];
+    const cmd = action === 'start' || action === 'restart' ? ' -- CMD [ARGS...]' : '';
+    return `Usage: daemonocle ${action} [options]${cmd}\n\n${a.what}\n\nOptions:\n${a.options.join('\n')}\n`;
+  }
+  return `${USAGE}
+
+Run any command as a well-behaved Unix daemon.
+
+Actions:
+  start    start CMD detached; OK only once it survived the startup window
+  stop     send SIGTERM and wait for the exit (no SIGKILL unless --force)
+  restart  stop if running, then start
+  status   pid, state, uptime, %cpu and %mem of the daemon's process group
+
+Options:
+${COMMON}
+${START}
+${STOP}
+  --json                 status: one JSON object on stdout
+  -h, --help             this help (daemonocle ACTION --help: that action's)
+  -V, --version          the version
+
+Exit codes: 0 ok, 1 failure (or status: stale pid file), 2 bad usage,
+3 status: not running, 4 status: pid file unreadable.
+`;
+}

@@ -1,0 +1,257 @@
+// The detach engine: one Node boot (the caller), no Node launcher.
+//
+//   caller (subreaper) --spawn, setsid--> /bin/sh (session leader) --fork--> subshell --exec--> command
+//
+// The session leader forks and exits at once, so the daemon is in the new session but does not
+// lead it (Stevens' double fork), and is re-parented to the caller, which is a child subreaper and
+// can therefore waitpid() it for the exit status of an early death. The subshell writes the pid
+// file atomically *before* exec'ing the command, so a caller killed at any moment (even SIGKILL)
+// leaves a tracked daemon or none. When the caller exits the daemon moves on to init.
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { spawn, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { DaemonError, reason } from '../errors.js';
+import { isCloseOnExec, setChildSubreaper, setCloseOnExec, waitPidNoHang } from '../native.js';
+import { isGone, readStat } from '../proc.js';
+import { removePidFileIfOwn, type PidLock } from '../pidfile.js';
+import { signalName } from '../signals.js';
+import type { LaunchSpec, StartOutcome } from './launch-spec.js';
+import { resolveCommand } from './command.js';
+
+/** Exit code of the subshell when it could not write the pid file (the command never ran). */
+const PIDFILE_FAILED = 125;
+const STARTUP_STDERR_LIMIT = 64 * 1024;
+
+// $1 pid file, $2 umask, then the final argv. @P@ is the pid pipe, @L@ the lock fd (or none).
+// /proc/self inside the subshell's own redirection is the subshell itself, whose pid the command
+// keeps across exec. The start time is field 22 of /proc/PID/stat: the 20th word after the ')'.
+const SESSION_LEADER_SCRIPT = `pidfile=$1; umask "$2"; shift 2
+(
+  read -r stat < /proc/self/stat || exit ${PIDFILE_FAILED}
+  pid=\${stat%% *}
+  starttime() { shift 19; starttime=$1; }
+  starttime \${stat##*)}
+  set -C
+  tmp="$pidfile.$pid.tmp"
+  if ! { printf '%s\\n%s\\n' "$pid" "$starttime" > "$tmp" && mv -f "$tmp" "$pidfile"; } 2>/dev/null; then
+    rm -f "$tmp"
+    echo "daemonocle: cannot write pid file $pidfile" >&2
+    exit ${PIDFILE_FAILED}
+  fi
+  trap '' PIPE
+  echo "$pid" >&@P@
+  exec @P@>&- @L@ "$@"
+) &
+`;
+
+const ENV_BIN = ['/usr/bin/env', '/bin/env'].find((p) => existsSync(p)) ?? 'env';
+const SETPRIV_BIN = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+/** The argv the subshell execs: signal dispositions reset (sh's `&` ignores INT and QUIT), then privileges dropped. */
+function finalArgv(spec: LaunchSpec, command: string[]): string[] {
+  const argv = [ENV_BIN, '--default-signal'];
+  const { uid, gid, userName } = spec.credentials;
+  if (uid !== undefined || gid !== undefined) {
+    if (SETPRIV_BIN === undefined) {
+      throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
+    }
+    argv.push(SETPRIV_BIN);
+    if (uid !== undefined) argv.push(`--reuid=${uid}`);
+    if (gid !== undefined) argv.push(`--regid=${gid}`);
+    argv.push(uid !== undefined && userName !== undefined ? '--init-groups' : '--clear-groups');
+    argv.push('--');
+  }
+  return [...argv, ...command];
+}
+
+interface OutputFiles {
+  stdoutFd: number | 'ignore';
+  stderrFd: number | 'ignore';
+  stderrOffset: number;
+  close(): void;
+}
+
+function openOutputs(spec: LaunchSpec): OutputFiles {
+  const opened = new Map<string, number>();
+  const open = (option: string, path: string | undefined): number | 'ignore' => {
+    if (path === undefined) return 'ignore';
+    const existing = opened.get(path);
+    if (existing !== undefined) return existing;
+    try {
+      const fd = openSync(path, 'a', 0o644);
+      opened.set(path, fd);
+      return fd;
+    } catch (err) {
+      for (const fd of opened.values()) closeSync(fd);
+      throw new DaemonError('output-unwritable', `Cannot open ${option} file ${path}: ${reason(err)}`, { cause: err });
+    }
+  };
+  const stdoutFd = open('--stdout', spec.stdoutFile);
+  const stderrFd = open('--stderr', spec.stderrFile);
+  return {
+    stdoutFd,
+    stderrFd,
+    stderrOffset: stderrFd === 'ignore' ? 0 : fstatSync(stderrFd).size,
+    close: () => {
+      for (const fd of opened.values()) closeSync(fd);
+    },
+  };
+}
+
+/** What the daemon wrote to its --stderr file during startup (the tail, when it wrote a lot). */
+function startupStderr(path: string | undefined, offset: number): string {
+  if (path === undefined) return '';
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const from = Math.max(offset, size - STARTUP_STDERR_LIMIT);
+      const buf = Buffer.alloc(Math.max(0, size - from));
+      const n = readSync(fd, buf, 0, buf.length, from);
+      return buf.subarray(0, n).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
+/** fds inherited without close-on-exec would leak into every child: mark all but the kept ones. */
+function sealInheritedFds(keep: number[]): void {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc/self/fd');
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const fd = Number(entry);
+    if (fd > 2 && !keep.includes(fd) && isCloseOnExec(fd) === false) setCloseOnExec(fd);
+  }
+}
+
+/** Two fds in 3..9 (the shell's redirection range) not taken by --keep-fds. */
+function helperFds(keep: number[]): [number, number] {
+  const free = [9, 8, 7, 6, 5, 4, 3].filter((fd) => !keep.includes(fd));
+  if (free.length < 2) throw new DaemonError('usage', '--keep-fds may use at most five of the fds 3-9', { exitCode: 2 });
+  return [free[0]!, free[1]!];
+}
+
+/**
+ * Launches spec.argv as a daemon and waits for its startup check. The pid file is written by the
+ * session leader's subshell; on a failed start it is removed again.
+ */
+export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined): Promise<StartOutcome> {
+  const command = resolveCommand(spec.argv, spec.env);
+  const argv = finalArgv(spec, command);
+  const [pipeFd, lockFd] = helperFds(spec.keepFds);
+  const outputs = openOutputs(spec);
+  const subreaping = setChildSubreaper();
+  sealInheritedFds(spec.keepFds);
+
+  const stdio: StdioOptions = ['ignore', outputs.stdoutFd, outputs.stderrFd];
+  const highest = Math.max(pipeFd, lockFd, ...spec.keepFds);
+  for (let fd = 3; fd <= highest; fd++) stdio.push('ignore');
+  stdio[pipeFd] = 'pipe';
+  if (lock) stdio[lockFd] = lock.fd;
+  for (const fd of spec.keepFds) stdio[fd] = fd;
+
+  const script = SESSION_LEADER_SCRIPT.replaceAll('@P@', String(pipeFd)).replace('@L@', lock ? `${lockFd}>&-` : '');
+  const leader = spawn('/bin/sh', ['-c', script, 'daemonocle', spec.pidFile, spec.umask.toString(8).padStart(3, '0'), ...argv], {
+    cwd: spec.cwd,
+    env: spec.env,
+    detached: true,
+    stdio,
+  });
+  outputs.close();
+
+  const failed = (pid: number | undefined, message: string): StartOutcome => {
+    if (pid !== undefined) removePidFileIfOwn(spec.pidFile, pid);
+    return { ok: false, pid, message, startupStderr: startupStderr(spec.stderrFile, outputs.stderrOffset) };
+  };
+
+  const leaderExit = new Promise<void>((resolve) => {
+    leader.once('exit', () => resolve());
+    leader.once('error', () => resolve());
+  });
+  const pid = await readPid(leader.stdio[pipeFd] as NodeJS.ReadableStream | null);
+  if (pid === undefined) {
+    const spawnError = await Promise.race([
+      new Promise<Error>((resolve) => leader.once('error', resolve)),
+      leaderExit.then(() => undefined),
+    ]);
+    if (spawnError) return failed(undefined, `Cannot start ${spec.name}: ${reason(spawnError)}`);
+    // The subshell either failed to write the pid file or died before reporting.
+    return failed(undefined, `Cannot start ${spec.name}: could not write pid file ${spec.pidFile}`);
+  }
+
+  const death = await watchStartupWindow(pid, spec.readiness.seconds * 1000, subreaping, leaderExit);
+  if (death === undefined) return { ok: true, pid };
+  return failed(pid, `${spec.name} ${death}`);
+}
+
+function readPid(stream: NodeJS.ReadableStream | null): Promise<number | undefined> {
+  if (!stream) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    const done = () => {
+      const m = /^(\d+)\n/.exec(text);
+      resolve(m ? Number(m[1]) : undefined);
+    };
+    stream.on('end', done);
+    stream.on('error', done);
+  });
+}
+
+/**
+ * Resolves undefined if the daemon is alive at the end of the window, else how it died
+ * ("exited during startup with exit code N" / "was killed during startup by SIGNAME").
+ */
+function watchStartupWindow(pid: number, windowMs: number, subreaping: boolean, leaderExit: Promise<void>): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    let poller: NodeJS.Timeout | undefined;
+    const finish = (result: string | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(poller);
+      process.removeListener('SIGCHLD', check);
+      resolve(result);
+    };
+    // Returns a death description, 'alive', or 'unknown' (gone, but not our child to wait for).
+    const probe = (): string => {
+      if (subreaping) {
+        const r = waitPidNoHang(pid);
+        if (r.state === 'exited') return `exited during startup with exit code ${r.code}`;
+        if (r.state === 'killed') return `was killed during startup by ${signalName(r.signal)}`;
+        if (r.state === 'running') return 'alive';
+      }
+      return isGone(readStat(pid)) ? 'unknown' : 'alive';
+    };
+    function check(): void {
+      const r = probe();
+      if (r !== 'alive' && r !== 'unknown') finish(r);
+      else if (r === 'unknown' && !subreaping) finish('exited during startup');
+    }
+    process.on('SIGCHLD', check);
+    if (!subreaping) poller = setInterval(check, 20);
+    timer = setTimeout(async () => {
+      // At the window's end, a daemon that died while the session leader still parented it is
+      // handed to us only once the leader has exited.
+      let r = probe();
+      if (r === 'unknown') {
+        await leaderExit;
+        r = probe();
+      }
+      finish(r === 'alive' ? undefined : r === 'unknown' ? 'exited during startup' : r);
+    }, windowMs);
+    check();
+  });
+}

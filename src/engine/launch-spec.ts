@@ -1,0 +1,26 @@
+import type { Credentials } from '../options.js';
+
+/** When a detached start counts as up. Later rules (READY=1, probes) extend this union. */
+export type Readiness = { kind: 'grace'; seconds: number };
+
+/** Everything the engine needs to launch one daemon, whoever asked for it (CLI or library). */
+export interface LaunchSpec {
+  name: string;
+  /** The command and its arguments; argv[0] is looked up in env.PATH when it has no '/'. */
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  umask: number;
+  credentials: Credentials;
+  /** Appended to; undefined means /dev/null. */
+  stdoutFile: string | undefined;
+  stderrFile: string | undefined;
+  /** Extra fds of the caller the daemon inherits at the same numbers. */
+  keepFds: number[];
+  pidFile: string;
+  readiness: Readiness;
+}
+
+export type StartOutcome =
+  | { ok: true; pid: number }
+  | { ok: false; pid: number | undefined; message: string; startupStderr: string };

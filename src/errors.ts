@@ -1,0 +1,56 @@
+/** Exit codes, LSB init-script style. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  notRunning: 3,
+  unknownStatus: 4,
+} as const;
+
+export type DaemonErrorCode =
+  | 'usage'
+  | 'pidfile-unusable'
+  | 'pidfile-unwritable'
+  | 'output-unwritable'
+  | 'command-unusable'
+  | 'start-failed'
+  | 'stop-timeout'
+  | 'unsupported';
+
+/**
+ * The one error type: a stable code, the exit code it maps to, the message printed after
+ * `ERROR: `, and the original error as `cause`.
+ */
+export class DaemonError extends Error {
+  readonly code: DaemonErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: DaemonErrorCode, message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DaemonError';
+    this.code = code;
+    this.exitCode = options.exitCode ?? (code === 'usage' ? EXIT.usage : EXIT.failure);
+  }
+}
+
+export function usageError(message: string): DaemonError {
+  return new DaemonError('usage', message, { exitCode: EXIT.usage });
+}
+
+/** errno text without Node's decorations: "permission denied", "no such file or directory". */
+export function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const known: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOENT: 'no such file or directory',
+    ENOTDIR: 'not a directory',
+    EISDIR: 'is a directory',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    ELOOP: 'is a symbolic link',
+    EEXIST: 'already exists',
+  };
+  if (e && typeof e.code === 'string' && known[e.code]) return known[e.code]!;
+  return e instanceof Error ? e.message : String(err);
+}

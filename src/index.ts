@@ -1,0 +1,4 @@
+export { runCli } from './cli/run-cli.js';
+export { DaemonError, EXIT, type DaemonErrorCode } from './errors.js';
+export { inspectPidFile, type PidFileState } from './pidfile.js';
+export type { LaunchSpec, Readiness, StartOutcome } from './engine/launch-spec.js';

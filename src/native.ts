@@ -1,0 +1,159 @@
+// The libc calls Node lacks, through koffi. Loaded lazily: only actions that need them pay for it.
+// Every helper degrades to a clear "unavailable" answer where koffi or the call cannot load.
+import { createRequire } from 'node:module';
+
+interface Libc {
+  prctl: (option: number, a: number, b: number, c: number, d: number) => number;
+  waitpid: (pid: number, status: number[], options: number) => number;
+  fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
+  flock: { async: (fd: number, op: number, cb: (err: unknown, res: number) => void) => void };
+  syscall: (nr: number, ...rest: unknown[]) => number;
+  poll: { async: (fds: Buffer, n: number, timeout: number, cb: (err: unknown, res: number) => void) => void };
+  errno: () => number;
+}
+
+let libc: Libc | null | undefined;
+let loadError: string | undefined;
+
+function load(): Libc | null {
+  if (libc !== undefined) return libc;
+  if (process.platform !== 'linux') {
+    loadError = `native calls are only wired for Linux (this is ${process.platform})`;
+    return (libc = null);
+  }
+  try {
+    const koffi = createRequire(import.meta.url)('koffi');
+    const lib = koffi.load('libc.so.6');
+    const flock = lib.func('int flock(int, int)');
+    const poll = lib.func('int poll(_Inout_ uint8_t *fds, unsigned long n, int timeout)');
+    libc = {
+      prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
+      waitpid: lib.func('int waitpid(int, _Out_ int *status, int)'),
+      fcntl: lib.func('int fcntl(int, int, ...)'),
+      flock: { async: (fd, op, cb) => flock.async(fd, op, cb) },
+      syscall: lib.func('long syscall(long, ...)'),
+      poll: { async: (fds, n, timeout, cb) => poll.async(fds, n, timeout, cb) },
+      errno: () => koffi.errno() as number,
+    };
+  } catch (err) {
+    loadError = `cannot load koffi: ${(err as Error).message}`;
+    libc = null;
+  }
+  return libc;
+}
+
+/** Why native calls are unavailable, or undefined when they work. */
+export function nativeUnavailableReason(): string | undefined {
+  load();
+  return loadError;
+}
+
+const PR_SET_CHILD_SUBREAPER = 36;
+const WNOHANG = 1;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const LOCK_EX = 2;
+const ECHILD = 10;
+const EINTR = 4;
+const SYS_pidfd_open = 434;
+const SYS_pidfd_send_signal = 424;
+
+export function setChildSubreaper(): boolean {
+  const c = load();
+  return c !== null && c.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0;
+}
+
+export type WaitResult =
+  | { state: 'running' }
+  | { state: 'not-child' }
+  | { state: 'exited'; code: number }
+  | { state: 'killed'; signal: number };
+
+/** waitpid(pid, WNOHANG) on one specific pid (never -1: that would steal libuv's children). */
+export function waitPidNoHang(pid: number): WaitResult {
+  const c = load();
+  if (c === null) return { state: 'not-child' };
+  const status = [0];
+  for (;;) {
+    const r = c.waitpid(pid, status, WNOHANG);
+    if (r === 0) return { state: 'running' };
+    if (r === pid) {
+      const s = status[0] ?? 0;
+      const sig = s & 0x7f;
+      return sig === 0 ? { state: 'exited', code: (s >> 8) & 0xff } : { state: 'killed', signal: sig };
+    }
+    const errno = c.errno();
+    if (errno === EINTR) continue;
+    if (errno === ECHILD) return { state: 'not-child' };
+    return { state: 'not-child' };
+  }
+}
+
+/** Marks fd close-on-exec; false when it is not open or native calls are unavailable. */
+export function setCloseOnExec(fd: number): boolean {
+  const c = load();
+  if (c === null) return false;
+  const flags = c.fcntl(fd, F_GETFD);
+  if (flags < 0) return false;
+  if (flags & FD_CLOEXEC) return true;
+  return c.fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC) === 0;
+}
+
+export function isCloseOnExec(fd: number): boolean | undefined {
+  const c = load();
+  if (c === null) return undefined;
+  const flags = c.fcntl(fd, F_GETFD);
+  return flags < 0 ? undefined : (flags & FD_CLOEXEC) !== 0;
+}
+
+/** Exclusive flock on fd, waiting on a worker thread so the event loop stays free. */
+export function lockExclusive(fd: number): Promise<boolean> {
+  const c = load();
+  if (c === null) return Promise.resolve(false);
+  return new Promise((resolve, reject) => {
+    c.flock.async(fd, LOCK_EX, (err, res) => (err ? reject(err) : resolve(res === 0)));
+  });
+}
+
+/** A pidfd for pid (Linux >= 5.3), or -1. */
+export function pidfdOpen(pid: number): number {
+  const c = load();
+  if (c === null) return -1;
+  const fd = Number(c.syscall(SYS_pidfd_open, 'int', pid, 'unsigned int', 0));
+  return fd >= 0 ? fd : -1;
+}
+
+/** Signals the process behind a pidfd: immune to pid reuse. Returns 0 or an errno. */
+export function pidfdSendSignal(pidfd: number, signal: number): number {
+  const c = load();
+  if (c === null) return 38; // ENOSYS
+  const r = Number(c.syscall(SYS_pidfd_send_signal, 'int', pidfd, 'int', signal, 'void *', null, 'unsigned int', 0));
+  return r === 0 ? 0 : c.errno();
+}
+
+/**
+ * Waits until every fd is readable (for pidfds: the process has exited) or the timeout passes.
+ * Resolves to the fds still not readable.
+ */
+export async function waitReadable(fds: number[], timeoutMs: number): Promise<number[]> {
+  const c = load();
+  if (c === null) return fds;
+  const deadline = Date.now() + timeoutMs;
+  let pending = fds.slice();
+  while (pending.length > 0) {
+    const left = Math.max(0, deadline - Date.now());
+    const buf = Buffer.alloc(8 * pending.length);
+    pending.forEach((fd, i) => {
+      buf.writeInt32LE(fd, i * 8);
+      buf.writeInt16LE(1 /* POLLIN */, i * 8 + 4);
+    });
+    const n = await new Promise<number>((resolve, reject) => {
+      c.poll.async(buf, pending.length, Math.min(left, 2 ** 31 - 1), (err, res) => (err ? reject(err) : resolve(res)));
+    });
+    if (n < 0 && c.errno() !== EINTR) return pending;
+    pending = pending.filter((_, i) => buf.readInt16LE(i * 8 + 6) === 0);
+    if (left === 0) break;
+  }
+  return pending;
+}

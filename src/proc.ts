@@ -1,0 +1,129 @@
+// Reading processes from /proc. /proc/PID/stat is parsed after the *last* ')' because the
+// command name in parentheses may itself contain spaces and parentheses.
+import { readFileSync, readdirSync } from 'node:fs';
+
+export interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  ttyNr: number;
+  /** Start time in clock ticks since boot (field 22). */
+  startTime: number;
+  utime: number;
+  stime: number;
+  rssPages: number;
+}
+
+/** USER_HZ: fixed at 100 for userspace on every mainstream Linux architecture. */
+export const CLOCK_TICKS = 100;
+
+export function parseStat(text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const f = text.slice(close + 2).trim().split(' ');
+  // f[0] is field 3 (state); field N is f[N - 3].
+  const num = (field: number) => Number(f[field - 3]);
+  return {
+    pid: Number(text.slice(0, open).trim()),
+    comm: text.slice(open + 1, close),
+    state: f[0] ?? '?',
+    ppid: num(4),
+    pgrp: num(5),
+    session: num(6),
+    ttyNr: num(7),
+    utime: num(14),
+    stime: num(15),
+    startTime: num(22),
+    rssPages: num(24),
+  };
+}
+
+export function readStat(pid: number): ProcStat | null {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return null;
+  }
+}
+
+/** A process that is dead or a zombie is not running, whatever its parent has not reaped. */
+export function isGone(stat: ProcStat | null): boolean {
+  return stat === null || stat.state === 'Z' || stat.state === 'X' || stat.state === 'x';
+}
+
+let bootTimeCache: number | undefined;
+
+/** Boot time in seconds since the epoch (/proc/stat btime). */
+export function bootTime(): number {
+  if (bootTimeCache === undefined) {
+    const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
+    bootTimeCache = m ? Number(m[1]) : 0;
+  }
+  return bootTimeCache;
+}
+
+/** Wall-clock start of a process in ms since the epoch (second precision, from btime). */
+export function startedAtMs(stat: ProcStat): number {
+  return (bootTime() + stat.startTime / CLOCK_TICKS) * 1000;
+}
+
+/** Seconds the process has been running, measured on the boot clock (immune to clock changes). */
+export function uptimeSeconds(stat: ProcStat): number {
+  const since = Number(readFileSync('/proc/uptime', 'latin1').split(' ')[0]);
+  return Math.max(0, since - stat.startTime / CLOCK_TICKS);
+}
+
+export function listPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** Live (non-zombie) members of a process group. */
+export function groupMembers(pgrp: number): number[] {
+  const members: number[] = [];
+  for (const pid of listPids()) {
+    const st = readStat(pid);
+    if (st !== null && st.pgrp === pgrp && !isGone(st)) members.push(pid);
+  }
+  return members.sort((a, b) => a - b);
+}
+
+/** This process and all its ancestors up to (and including) PID 1. */
+export function selfAndAncestors(): Set<number> {
+  const seen = new Set<number>();
+  let pid = process.pid;
+  while (pid > 0 && !seen.has(pid)) {
+    seen.add(pid);
+    const st = readStat(pid);
+    if (st === null) break;
+    pid = st.ppid;
+  }
+  return seen;
+}
+
+const STATE_WORDS: Record<string, string> = {
+  R: 'running',
+  S: 'sleeping',
+  D: 'disk-sleep',
+  T: 'stopped',
+  t: 'tracing-stop',
+  Z: 'zombie',
+  X: 'dead',
+  x: 'dead',
+  K: 'wake-kill',
+  W: 'waking',
+  P: 'parked',
+  I: 'idle',
+};
+
+export function stateWord(state: string): string {
+  return STATE_WORDS[state] ?? 'unknown';
+}

@@ -1,0 +1,107 @@
+// Stop = signal, then wait for the real exit, with a timeout. SIGKILL only when forced.
+// The wait is event-driven: pidfds become readable when their process exits (a zombie counts as
+// exited), so there is no polling on Linux >= 5.3; elsewhere /proc is polled with a short backoff.
+import { closeSync } from 'node:fs';
+import { DaemonError } from './errors.js';
+import { pidfdOpen, pidfdSendSignal, waitReadable } from './native.js';
+import { groupMembers, isGone, readStat, type ProcStat } from './proc.js';
+import { SIGKILL, SIGTERM } from './signals.js';
+
+export interface StopRequest {
+  pid: number;
+  /** The stat read when the pid file was checked: the signal goes only to that same process. */
+  stat: ProcStat;
+  signalGroup: boolean;
+  timeoutSeconds: number;
+  force: boolean;
+  signal?: number;
+}
+
+export type StopResult =
+  | { stopped: true; killed: boolean }
+  | { stopped: false; reason: 'timeout' | 'vanished-before-signal' };
+
+/** After SIGKILL, how long to wait for the kernel to finish the process. */
+const KILL_WAIT_MS = 5000;
+
+function samePid(pid: number, expected: ProcStat): boolean {
+  const now = readStat(pid);
+  return now !== null && !isGone(now) && now.startTime === expected.startTime;
+}
+
+function ownGroup(): number {
+  return readStat(process.pid)?.pgrp ?? process.pid;
+}
+
+/** Sends signal to the daemon (or its group) and waits for it (and its group) to be gone. */
+export async function stopProcess(req: StopRequest): Promise<StopResult> {
+  const signal = req.signal ?? SIGTERM;
+  const pidfd = pidfdOpen(req.pid);
+  try {
+    // The pidfd pins the process: checking identity after opening it closes the reuse race.
+    if (!samePid(req.pid, req.stat)) return { stopped: true, killed: false };
+    const targets = () => (req.signalGroup ? withLeader(req.pid, groupMembers(req.stat.pgrp)) : [req.pid]);
+    const send = (sig: number) => {
+      if (req.signalGroup) {
+        if (req.stat.pgrp === ownGroup() || req.stat.pgrp <= 1) {
+          throw new DaemonError('unsupported', `Refusing to signal process group ${req.stat.pgrp}: it is the caller's own`);
+        }
+        tryKill(-req.stat.pgrp, sig);
+      } else if (pidfd >= 0) {
+        pidfdSendSignal(pidfd, sig);
+      } else {
+        tryKill(req.pid, sig);
+      }
+    };
+    send(signal);
+    const left = await waitGone(targets(), pidfd, req.pid, req.timeoutSeconds * 1000);
+    if (left.length === 0) return { stopped: true, killed: false };
+    if (!req.force) return { stopped: false, reason: 'timeout' };
+    send(SIGKILL);
+    const stubborn = await waitGone(targets(), pidfd, req.pid, KILL_WAIT_MS);
+    return stubborn.length === 0 ? { stopped: true, killed: true } : { stopped: false, reason: 'timeout' };
+  } finally {
+    if (pidfd >= 0) closeSync(pidfd);
+  }
+}
+
+function withLeader(pid: number, members: number[]): number[] {
+  return members.includes(pid) ? members : [pid, ...members];
+}
+
+function tryKill(pid: number, signal: number): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** Waits until every pid is gone; resolves to those still alive at the timeout. */
+async function waitGone(pids: number[], leaderFd: number, leader: number, timeoutMs: number): Promise<number[]> {
+  const fds = new Map<number, number>();
+  for (const pid of pids) {
+    const fd = pid === leader && leaderFd >= 0 ? leaderFd : pidfdOpen(pid);
+    if (fd >= 0) fds.set(fd, pid);
+  }
+  try {
+    if (fds.size === pids.length) {
+      const pending = await waitReadable([...fds.keys()], timeoutMs);
+      return pending.map((fd) => fds.get(fd)!).filter((pid) => !isGone(readStat(pid)));
+    }
+    return await pollGone(pids, timeoutMs);
+  } finally {
+    for (const fd of fds.keys()) if (fd !== leaderFd) closeSync(fd);
+  }
+}
+
+async function pollGone(pids: number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 2;
+  for (;;) {
+    const alive = pids.filter((pid) => !isGone(readStat(pid)));
+    if (alive.length === 0 || Date.now() >= deadline) return alive;
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+    delay = Math.min(delay * 2, 50);
+  }
+}

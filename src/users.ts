@@ -1,0 +1,34 @@
+// User and group names to ids, from /etc/passwd and /etc/group (numbers are taken as they are).
+import { readFileSync } from 'node:fs';
+
+export interface UserEntry {
+  name: string | undefined;
+  uid: number;
+  gid: number | undefined;
+}
+
+function table(path: string): string[][] {
+  try {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => line.split(':'));
+  } catch {
+    return [];
+  }
+}
+
+const isId = (s: string) => /^\d+$/.test(s) && Number(s) < 2 ** 32 - 1;
+
+export function lookupUser(spec: string): UserEntry | undefined {
+  const rows = table('/etc/passwd');
+  const row = isId(spec) ? rows.find((r) => r[2] === spec) : rows.find((r) => r[0] === spec);
+  if (row) return { name: row[0], uid: Number(row[2]), gid: Number(row[3]) };
+  return isId(spec) ? { name: undefined, uid: Number(spec), gid: undefined } : undefined;
+}
+
+export function lookupGroup(spec: string): number | undefined {
+  if (isId(spec)) return Number(spec);
+  const row = table('/etc/group').find((r) => r[0] === spec);
+  return row ? Number(row[2]) : undefined;
+}

@@ -1,0 +1,164 @@
+// Test helpers: run the built CLI as a user would, read process state from /proc, and make sure
+// every process a test started is gone when it ends.
+import { execa, type Options } from 'execa';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Test } from 'tap';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const BIN = join(ROOT, 'dist', 'bin.js');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const fixture = (name: string) => join(FIXTURES, name);
+
+export interface Result {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface Sandbox {
+  dir: string;
+  token: string;
+  pidFile: string;
+  env: NodeJS.ProcessEnv;
+  /** Runs `daemonocle ...args` with the sandbox's marker in its environment. */
+  cli(args: string[], options?: Options): Promise<Result>;
+  /** Live processes carrying this sandbox's marker (the daemons and their children). */
+  processes(): number[];
+}
+
+/** A temp dir, a pid file path in it, and teardown that reaps every process the test started. */
+export function sandbox(t: Test): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'daemonocle-test-'));
+  const token = randomUUID();
+  const env = { ...process.env, DAEMONOCLE_TEST_TOKEN: token };
+  const box: Sandbox = {
+    dir,
+    token,
+    pidFile: join(dir, 'app.pid'),
+    env,
+    async cli(args, options = {}) {
+      const r = await execa(process.execPath, [BIN, ...args], {
+        env,
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+        stripFinalNewline: false,
+        timeout: 60_000,
+        ...options,
+      } as Options);
+      return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };
+    },
+    processes: () => processesWithToken(token),
+  };
+  t.teardown(async () => {
+    await killAll(token);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return box;
+}
+
+export function processesWithToken(token: string): number[] {
+  const needle = `DAEMONOCLE_TEST_TOKEN=${token}`;
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+      if (environ.split('\0').includes(needle) && !isZombie(Number(entry))) found.push(Number(entry));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return found;
+}
+
+/** Test cleanup only: the tool itself never sends SIGKILL unasked. */
+async function killAll(token: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const pids = processesWithToken(token);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await sleep(20);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface Stat {
+  pid: number;
+  state: string;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  ttyNr: number;
+  startTime: number;
+}
+
+export function stat(pid: number): Stat | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return {
+      pid,
+      state: f[0]!,
+      ppid: Number(f[1]),
+      pgrp: Number(f[2]),
+      session: Number(f[3]),
+      ttyNr: Number(f[4]),
+      startTime: Number(f[19]),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function isZombie(pid: number): boolean {
+  const s = stat(pid);
+  return s !== null && (s.state === 'Z' || s.state === 'X');
+}
+
+/** Alive = exists and is not a zombie (this machine's PID 1 reaps orphans late). */
+export const alive = (pid: number): boolean => stat(pid) !== null && !isZombie(pid);
+
+export function openFds(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/fd`)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+export const fdTarget = (pid: number, fd: number) => readlinkSync(`/proc/${pid}/fd/${fd}`);
+
+export function readPid(pidFile: string): number {
+  return Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+}
+
+/** Bounded wait for a condition; fails loudly instead of hanging. */
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/** Whether root-only tests may run; under CI=true a missing requirement fails instead of skipping. */
+export function requireRoot(t: Test): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (process.env.CI === 'true') {
+    t.fail('this test needs root, and CI=true forbids skipping it');
+    return false;
+  }
+  t.skip('needs root');
+  return false;
+}
