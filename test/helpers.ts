@@ -40,13 +40,14 @@ export function sandbox(t: Test): Sandbox {
     pidFile: join(dir, 'app.pid'),
     env,
     async cli(args, options = {}) {
+      const stdio = options.stdio ? {} : { stdin: 'ignore' };
       const r = await execa(process.execPath, [BIN, ...args], {
         env,
         extendEnv: false,
         reject: false,
-        stdin: 'ignore',
         stripFinalNewline: false,
         timeout: 60_000,
+        ...stdio,
         ...options,
       } as Options);
       return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };

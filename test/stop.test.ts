@@ -1,0 +1,79 @@
+import t from 'tap';
+import { existsSync, readFileSync } from 'node:fs';
+import { alive, fixture, readPid, sandbox, waitFor } from './helpers.js';
+
+async function startFixture(box: ReturnType<typeof sandbox>, args: string[], extra: string[] = []) {
+  const r = await box.cli(['start', '--pid-file', box.pidFile, '--grace', '0.3', ...extra, '--', ...args]);
+  if (r.exitCode !== 0) throw new Error(`start failed: ${r.stdout}${r.stderr}`);
+  return readPid(box.pidFile);
+}
+
+t.test('stop: OK only once the process is gone; pid file removed', async (t) => {
+  const box = sandbox(t);
+  const pid = await startFixture(box, ['sleep', '1000']);
+  const r = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'sleeper']);
+  t.equal(r.stdout, 'Stopping sleeper ... OK\n');
+  t.equal(r.stderr, '');
+  t.equal(r.exitCode, 0);
+  t.notOk(alive(pid), 'gone (or a zombie awaiting init) when stop returned');
+  t.notOk(existsSync(box.pidFile), 'pid file removed');
+});
+
+t.test('stop: not running is a WARNING and exit 0', async (t) => {
+  const box = sandbox(t);
+  const r = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
+  t.equal(r.stdout, '');
+  t.equal(r.stderr, 'WARNING: app is not running\n');
+  t.equal(r.exitCode, 0);
+});
+
+t.test('stop: a process ignoring SIGTERM times out and is left alive', async (t) => {
+  const box = sandbox(t);
+  const out = `${box.dir}/out.log`;
+  const pid = await startFixture(box, [fixture('ignore-term.js')], ['--stdout', out]);
+  await waitFor('fixture ready', () => readFileSync(out, 'utf8').includes('ready'));
+  const started = Date.now();
+  const r = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'stubborn', '--stop-timeout', '0.5']);
+  t.ok(Date.now() - started >= 500, 'waited the timeout');
+  t.equal(r.stdout, 'Stopping stubborn ... FAILED\n');
+  t.equal(r.stderr, `ERROR: Timed out while waiting for process (PID ${pid}) to terminate\n`);
+  t.equal(r.exitCode, 1);
+  t.ok(alive(pid), 'no SIGKILL: still alive');
+  t.ok(existsSync(box.pidFile), 'still tracked');
+  t.match(readFileSync(out, 'utf8'), /got SIGTERM, ignoring/, 'it did get SIGTERM');
+
+  const forced = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'stubborn', '--stop-timeout', '0.3', '--force']);
+  t.equal(forced.stdout, 'Stopping stubborn ... OK\n');
+  t.equal(forced.stderr, `WARNING: stubborn (PID ${pid}) did not stop in 0.3 s and was killed with SIGKILL\n`);
+  t.equal(forced.exitCode, 0);
+  t.notOk(alive(pid));
+  t.notOk(existsSync(box.pidFile));
+});
+
+t.test('stop --signal-group stops the whole process group', async (t) => {
+  const box = sandbox(t);
+  const out = `${box.dir}/out.log`;
+  const pid = await startFixture(box, [fixture('workers.js'), '3'], ['--stdout', out]);
+  await waitFor('workers ready', () => /^ready /.test(readFileSync(out, 'utf8')));
+  const members = readFileSync(out, 'utf8').trim().split(' ').slice(1).map(Number);
+  t.equal(members.length, 4, 'leader + 3 workers');
+  t.equal(members[0], pid);
+  t.ok(members.every(alive));
+  const r = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'pool', '--signal-group']);
+  t.equal(r.stdout, 'Stopping pool ... OK\n');
+  t.equal(r.exitCode, 0);
+  t.same(members.filter(alive), [], 'every member gone when stop returned');
+  t.same(box.processes(), []);
+});
+
+t.test('stop without --signal-group signals only the daemon', async (t) => {
+  const box = sandbox(t);
+  const out = `${box.dir}/out.log`;
+  const pid = await startFixture(box, [fixture('workers.js'), '2'], ['--stdout', out]);
+  await waitFor('workers ready', () => /^ready /.test(readFileSync(out, 'utf8')));
+  const workers = readFileSync(out, 'utf8').trim().split(' ').slice(2).map(Number);
+  const r = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'pool']);
+  t.equal(r.exitCode, 0);
+  t.notOk(alive(pid));
+  t.same(workers.filter(alive), workers, 'workers untouched');
+});
