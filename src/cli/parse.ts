@@ -66,13 +66,16 @@ export const validOptionsList = (): string =>
 
 function describeParseError(err: unknown): string {
   const e = err as { code?: string; message: string };
-  const option = /'(-[^']*)'/.exec(e.message)?.[1];
+  const option = /'(--?[\w-]+)/.exec(e.message)?.[1] ?? '?';
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    return `Unknown option '${option ?? '?'}'; valid options: ${validOptionsList()}`;
+    return `Unknown option '${option}'; valid options: ${validOptionsList()}`;
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const what = /Option '([^']*)'/.exec(e.message)?.[1] ?? option ?? 'option';
-    return e.message.includes('argument missing') ? `Option ${what.replace(/^-\w, /, '')} needs a value` : `Bad value for ${what}`;
+    if (e.message.includes('ambiguous')) {
+      return `Option ${option} needs a value (for a value starting with '-', write ${option}=VALUE)`;
+    }
+    if (e.message.includes('argument missing')) return `Option ${option} needs a value`;
+    return `Option ${option} takes no value`;
   }
   return e.message;
 }
