@@ -136,6 +136,17 @@ export function openFds(pid: number): number[] {
     .sort((a, b) => a - b);
 }
 
+export const describeFds = (pid: number): string =>
+  openFds(pid)
+    .map((fd) => {
+      try {
+        return `${fd}=${readlinkSync(`/proc/${pid}/fd/${fd}`)}`;
+      } catch {
+        return `${fd}=?`;
+      }
+    })
+    .join(' ');
+
 export const fdTarget = (pid: number, fd: number) => readlinkSync(`/proc/${pid}/fd/${fd}`);
 
 export function readPid(pidFile: string): number {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, fdTarget, fixture, openFds, readPid, requireRoot, ROOT, sandbox, stat } from './helpers.js';
+import { alive, describeFds, fdTarget, fixture, openFds, readPid, requireRoot, ROOT, sandbox, stat } from './helpers.js';
 
 t.test('start: OK, and the daemon is a real daemon', async (t) => {
   const box = sandbox(t);
@@ -56,7 +56,8 @@ t.test('start: fds the caller inherited do not leak; --keep-fds passes them on',
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   t.equal(r.exitCode, 0, r.stderr);
-  t.same(openFds(readPid(box.pidFile)), [0, 1, 2], 'fd 3 not inherited');
+  const first = readPid(box.pidFile);
+  t.same(openFds(first), [0, 1, 2], `fd 3 not inherited (${describeFds(first)})`);
 
   // A file, not a pipe, for the kept fd: execa would wait for a pipe the daemon keeps open.
   const keptFile = join(box.dir, 'kept.txt');
@@ -68,7 +69,7 @@ t.test('start: fds the caller inherited do not leak; --keep-fds passes them on',
   });
   t.equal(k.exitCode, 0, k.stderr);
   const pid = readPid(kept);
-  t.same(openFds(pid), [0, 1, 2, 3], 'fd 3 kept');
+  t.same(openFds(pid), [0, 1, 2, 3], `fd 3 kept (${describeFds(pid)})`);
   t.equal(fdTarget(pid, 3), keptFile);
 });
 

@@ -22,9 +22,14 @@ import { resolveCommand } from './command.js';
 const PIDFILE_FAILED = 125;
 const STARTUP_STDERR_LIMIT = 64 * 1024;
 
-// $1 pid file, $2 umask, then the final argv. @P@ is the pid pipe, @L@ the lock fd (or none).
-// /proc/self inside the subshell's own redirection is the subshell itself, whose pid the command
-// keeps across exec. The start time is field 22 of /proc/PID/stat: the 20th word after the ')'.
+// $1 pid file, $2 umask, then the final argv. @P@ is the pid pipe, @L@ closes the lock fd (or is
+// empty), @KEEP@ lists the fds the command may inherit. /proc/self inside the subshell's own
+// redirection is the subshell itself, whose pid the command keeps across exec. The start time is
+// field 22 of /proc/PID/stat: the 20th word after the last ')'.
+// Every other fd is closed before exec: the caller marks inherited fds close-on-exec, but a thread
+// of Node's own may open a file without O_CLOEXEC at any moment (Node 24 reads
+// NODE_EXTRA_CA_CERTS that way at startup), and only the child can close such a leak for sure.
+// dash cannot name fds above 9; bash (used when present) can.
 const SESSION_LEADER_SCRIPT = `pidfile=$1; umask "$2"; shift 2
 (
   read -r stat < /proc/self/stat || exit ${PIDFILE_FAILED}
@@ -38,11 +43,21 @@ const SESSION_LEADER_SCRIPT = `pidfile=$1; umask "$2"; shift 2
     echo "daemonocle: cannot write pid file $pidfile" >&2
     exit ${PIDFILE_FAILED}
   fi
+  for fd in /proc/self/fd/*; do
+    fd=\${fd##*/}
+    case " 0 1 2 @P@ @KEEP@ " in *" $fd "*) continue ;; esac
+    case $fd in [3-9]) ;; *) [ -n "$BASH_VERSION" ] || continue ;; esac
+    eval "exec $fd>&-"
+  done
   trap '' PIPE
   echo "$pid" >&@P@
   exec @P@>&- @L@ "$@"
 ) &
 `;
+
+/** bash in POSIX mode (no BASH_ENV) when present, for closing fds above 9; else the system sh. */
+const SESSION_SHELL = ['/bin/bash', '/usr/bin/bash'].find((p) => existsSync(p));
+const SHELL_ARGV = SESSION_SHELL ? [SESSION_SHELL, '--posix'] : ['/bin/sh'];
 
 const ENV_BIN = ['/usr/bin/env', '/bin/env'].find((p) => existsSync(p)) ?? 'env';
 const SETPRIV_BIN = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
@@ -157,8 +172,11 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
   if (lock) stdio[lockFd] = lock.fd;
   for (const fd of spec.keepFds) stdio[fd] = fd;
 
-  const script = SESSION_LEADER_SCRIPT.replaceAll('@P@', String(pipeFd)).replace('@L@', lock ? `${lockFd}>&-` : '');
-  const leader = spawn('/bin/sh', ['-c', script, 'daemonocle', spec.pidFile, spec.umask.toString(8).padStart(3, '0'), ...argv], {
+  const script = SESSION_LEADER_SCRIPT.replaceAll('@P@', String(pipeFd))
+    .replace('@L@', lock ? `${lockFd}>&-` : '')
+    .replace('@KEEP@', [...(lock ? [lockFd] : []), ...spec.keepFds].join(' '));
+  const [shell, ...shellArgs] = SHELL_ARGV as [string, ...string[]];
+  const leader = spawn(shell, [...shellArgs, '-c', script, 'daemonocle', spec.pidFile, spec.umask.toString(8).padStart(3, '0'), ...argv], {
     cwd: spec.cwd,
     env: spec.env,
     detached: true,
