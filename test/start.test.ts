@@ -1,6 +1,7 @@
 import t from 'tap';
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { alive, describeFds, fdTarget, fixture, openFds, readPid, requireRoot, ROOT, sandbox, stat } from './helpers.js';
 
 t.test('start: OK, and the daemon is a real daemon', async (t) => {
@@ -169,4 +170,22 @@ t.test('start --user/--group: the command runs with dropped privileges', async (
   t.match(status, /^Gid:\t65534\t65534\t65534\t65534$/m);
   const stopped = await box.cli(['stop', '--pid-file', box.pidFile]);
   t.equal(stopped.exitCode, 0);
+});
+
+t.test('start: a pid file that cannot be put in place fails with nothing left running', async (t) => {
+  const box = sandbox(t);
+  if (!requireRoot(t)) return;
+  // An append-only directory: the lock and temp files can be created, the rename cannot happen.
+  const dir = join(box.dir, 'append-only');
+  mkdirSync(dir);
+  const chattr = await execa('chattr', ['+a', dir], { reject: false });
+  if (chattr.exitCode !== 0) return t.skip(`chattr +a unsupported here: ${chattr.stderr}`);
+  t.teardown(() => execa('chattr', ['-a', dir], { reject: false }));
+  const pidFile = join(dir, 'app.pid');
+  const r = await box.cli(['start', '--pid-file', pidFile, '--', 'sleep', '1000']);
+  t.equal(r.stdout, 'Starting sleep ... FAILED\n');
+  t.equal(r.stderr, `ERROR: Cannot start sleep: could not write pid file ${pidFile}\n`);
+  t.equal(r.exitCode, 1);
+  t.notOk(existsSync(pidFile));
+  t.same(box.processes(), [], 'the command never ran');
 });
