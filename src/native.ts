@@ -10,6 +10,11 @@ interface Libc {
   syscall: (nr: number, ...rest: unknown[]) => number;
   poll: { async: (fds: Buffer, n: number, timeout: number, cb: (err: unknown, res: number) => void) => void };
   errno: () => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number) => number;
+  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  close: (fd: number) => number;
 }
 
 let libc: Libc | null | undefined;
@@ -34,6 +39,11 @@ function load(): Libc | null {
       syscall: lib.func('long syscall(long, ...)'),
       poll: { async: (fds, n, timeout, cb) => poll.async(fds, n, timeout, cb) },
       errno: () => koffi.errno() as number,
+      socket: lib.func('int socket(int, int, int)'),
+      bind: lib.func('int bind(int, const uint8_t *addr, uint32_t len)'),
+      sendto: lib.func('long sendto(int, const uint8_t *buf, unsigned long len, int flags, const uint8_t *addr, uint32_t alen)'),
+      recv: lib.func('long recv(int, _Out_ uint8_t *buf, unsigned long len, int flags)'),
+      close: lib.func('int close(int)'),
     };
   } catch (err) {
     loadError = `cannot load koffi: ${(err as Error).message}`;
@@ -156,4 +166,66 @@ export async function waitReadable(fds: number[], timeoutMs: number): Promise<nu
     if (left === 0) break;
   }
   return pending;
+}
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_CLOEXEC = 0o2000000;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+
+/** struct sockaddr_un for a path, or an abstract name when it starts with '@'. */
+function unixAddress(address: string): { buf: Buffer; len: number } | undefined {
+  const abstract = address.startsWith('@');
+  const name = Buffer.from(abstract ? address.slice(1) : address);
+  if (name.length === 0 || name.length > 107) return undefined;
+  const buf = Buffer.alloc(110);
+  buf.writeUInt16LE(AF_UNIX, 0);
+  name.copy(buf, abstract ? 3 : 2);
+  return { buf, len: 2 + (abstract ? 1 : 0) + name.length + (abstract ? 0 : 1) };
+}
+
+/** Sends one datagram to an AF_UNIX socket (path or @abstract). Returns 0 or an errno. */
+export function sendDatagram(address: string, payload: Buffer): number {
+  const c = load();
+  if (c === null) return 38;
+  const addr = unixAddress(address);
+  if (addr === undefined) return 22; // EINVAL
+  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return c.errno();
+  try {
+    const n = Number(c.sendto(fd, payload, payload.length, MSG_NOSIGNAL, addr.buf, addr.len));
+    return n < 0 ? c.errno() : 0;
+  } finally {
+    c.close(fd);
+  }
+}
+
+/** A bound AF_UNIX datagram socket (close-on-exec), or -1 with the reason. */
+export function bindDatagram(address: string): { fd: number; error?: string } {
+  const c = load();
+  if (c === null) return { fd: -1, error: loadError };
+  const addr = unixAddress(address);
+  if (addr === undefined) return { fd: -1, error: `bad socket address ${address}` };
+  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return { fd: -1, error: `socket() failed (errno ${c.errno()})` };
+  if (c.bind(fd, addr.buf, addr.len) !== 0) {
+    const errno = c.errno();
+    c.close(fd);
+    return { fd: -1, error: `bind(${address}) failed (errno ${errno})` };
+  }
+  return { fd };
+}
+
+/** Reads one pending datagram without blocking; undefined when none is queued. */
+export function receiveDatagram(fd: number): Buffer | undefined {
+  const c = load();
+  if (c === null) return undefined;
+  const buf = Buffer.alloc(4096);
+  const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
+  return n < 0 ? undefined : buf.subarray(0, n);
+}
+
+export function closeFd(fd: number): void {
+  load()?.close(fd);
 }

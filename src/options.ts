@@ -3,6 +3,7 @@
 import { fstatSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { usageError } from './errors.js';
+import { signalNumber } from './signals.js';
 import { lookupGroup, lookupUser } from './users.js';
 
 export interface Credentials {
@@ -29,6 +30,16 @@ export interface ActionOptions {
   force: boolean;
   json: boolean;
   keepFds: number[];
+  /** Wait for the daemon's own READY=1 instead of the grace window. */
+  notify: boolean;
+  /** With notify: how long to wait for READY=1. */
+  startTimeout: number;
+  /** Environment of the daemon (default: the caller's). */
+  env?: NodeJS.ProcessEnv;
+  /** A READY=1 from the daemon ends the grace window early (the library's daemon.ready()). */
+  readyEndsWindow?: boolean;
+  /** Signal sent by `reload`. */
+  reloadSignal: number;
 }
 
 export function parseSeconds(option: string, value: string | number): number {
@@ -46,6 +57,12 @@ export function parseUmask(option: string, value: string | number): number {
     return parseInt(value, 8);
   }
   throw usageError(`${option} must be an octal mode between 000 and 777, not '${value}'`);
+}
+
+export function parseSignal(option: string, value: string | number): number {
+  const n = signalNumber(String(value));
+  if (n === undefined || n === 0) throw usageError(`${option} must be a signal name or number (e.g. HUP, USR1), not '${value}'`);
+  return n;
 }
 
 export function parseName(option: string, value: string): string {

@@ -19,3 +19,4 @@ export function signalNumber(name: string): number | undefined {
 
 export const SIGTERM = constants.signals.SIGTERM;
 export const SIGKILL = constants.signals.SIGKILL;
+export const SIGHUP = constants.signals.SIGHUP;

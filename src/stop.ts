@@ -33,6 +33,28 @@ function ownGroup(): number {
   return readStat(process.pid)?.pgrp ?? process.pid;
 }
 
+/**
+ * Sends one signal to the daemon (or its group) after re-checking its identity through a pidfd.
+ * False when the process is no longer the one recorded.
+ */
+export function signalVerified(pid: number, expected: ProcStat, signal: number, group: boolean): boolean {
+  const pidfd = pidfdOpen(pid);
+  try {
+    if (!samePid(pid, expected)) return false;
+    if (group) {
+      if (expected.pgrp === ownGroup() || expected.pgrp <= 1) {
+        throw new DaemonError('unsupported', `Refusing to signal process group ${expected.pgrp}: it is the caller's own`);
+      }
+      tryKill(-expected.pgrp, signal);
+    } else if (pidfd < 0 || pidfdSendSignal(pidfd, signal) !== 0) {
+      tryKill(pid, signal);
+    }
+    return true;
+  } finally {
+    if (pidfd >= 0) closeSync(pidfd);
+  }
+}
+
 /** Sends signal to the daemon (or its group) and waits for it (and its group) to be gone. */
 export async function stopProcess(req: StopRequest): Promise<StopResult> {
   const signal = req.signal ?? SIGTERM;

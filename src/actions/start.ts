@@ -10,7 +10,7 @@ export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
   return {
     name: opts.name,
     argv: opts.command,
-    env: process.env,
+    env: opts.env ?? process.env,
     cwd: opts.workDir,
     umask: opts.umask,
     credentials: opts.credentials,
@@ -18,7 +18,9 @@ export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
     stderrFile: opts.stderrFile,
     keepFds: opts.keepFds,
     pidFile: opts.pidFile,
-    readiness: { kind: 'grace', seconds: opts.grace },
+    readiness: opts.notify
+      ? { kind: 'notify', timeoutSeconds: opts.startTimeout }
+      : { kind: 'grace', seconds: opts.grace, readyEndsWindow: opts.readyEndsWindow ?? false },
   };
 }
 

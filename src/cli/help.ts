@@ -1,6 +1,6 @@
 import type { Action } from './parse.js';
 
-export const USAGE = 'Usage: daemonocle <start|stop|restart|status> [options] [-- command [args...]]';
+export const USAGE = 'Usage: daemonocle <start|stop|restart|status|reload> [options] [-- command [args...]]';
 
 const COMMON = `  --name NAME            name in messages and the default pid file (default: the command's basename)
   --pid-file PATH        pid file (default: /run/daemonocle/NAME.pid as root,
@@ -13,6 +13,8 @@ const START = `  --work-dir DIR         working directory of the daemon (default
   --user USER            run the command as USER (name or uid)
   --group GROUP          run the command with GROUP (name or gid)
   --grace SECONDS        startup window: dying inside it is a failed start (default: 1)
+  --notify               wait for the daemon's own sd_notify READY=1 instead of the window
+  --start-timeout SECONDS  with --notify: how long to wait for READY=1 (default: 90)
   --keep-fds LIST        extra open fds the daemon inherits, e.g. 3,4`;
 
 const STOP = `  --stop-timeout SECONDS how long stop waits for the exit (default: 10)
@@ -26,6 +28,10 @@ const PER_ACTION: Record<Action, { what: string; options: string[] }> = {
   status: {
     what: 'Show pid, state, uptime, %cpu and %mem of the daemon and its process group.',
     options: [COMMON, '  --json                 one JSON object on stdout'],
+  },
+  reload: {
+    what: 'Send the reload signal (SIGHUP) to the daemon; it does not wait.',
+    options: [COMMON, '  --reload-signal SIG    signal to send (default: HUP)', '  --signal-group         signal the whole process group'],
   },
 };
 
@@ -44,12 +50,14 @@ Actions:
   stop     send SIGTERM and wait for the exit (no SIGKILL unless --force)
   restart  stop if running, then start
   status   pid, state, uptime, %cpu and %mem of the daemon's process group
+  reload   send SIGHUP (or --reload-signal) to the daemon
 
 Options:
 ${COMMON}
 ${START}
 ${STOP}
   --json                 status: one JSON object on stdout
+  --reload-signal SIG    reload: signal to send (default: HUP)
   -h, --help             this help (daemonocle ACTION --help: that action's)
   -V, --version          the version
 

@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { usageError } from '../errors.js';
+import { SIGHUP } from '../signals.js';
 import {
   absolute,
   defaultName,
@@ -10,12 +11,13 @@ import {
   parseKeepFds,
   parseName,
   parseSeconds,
+  parseSignal,
   parseUmask,
   resolveCredentials,
   type ActionOptions,
 } from '../options.js';
 
-export const ACTIONS = ['start', 'stop', 'restart', 'status'] as const;
+export const ACTIONS = ['start', 'stop', 'restart', 'status', 'reload'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const NEEDS_COMMAND: readonly Action[] = ['start', 'restart'];
@@ -35,6 +37,9 @@ const OPTIONS = {
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   'keep-fds': { type: 'string' },
+  notify: { type: 'boolean' },
+  'start-timeout': { type: 'string' },
+  'reload-signal': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -52,6 +57,9 @@ const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, readonly Action[]>> = {
   group: ['start', 'restart'],
   'keep-fds': ['start', 'restart'],
   'stop-timeout': ['stop', 'restart'],
+  notify: ['start', 'restart'],
+  'start-timeout': ['start', 'restart'],
+  'reload-signal': ['reload'],
 };
 
 export type ParsedCli =
@@ -135,6 +143,9 @@ export function parseCli(argv: string[]): ParsedCli {
     force: values.force ?? false,
     json: values.json ?? false,
     keepFds: values['keep-fds'] !== undefined ? parseKeepFds('--keep-fds', values['keep-fds']) : [],
+    notify: values.notify ?? false,
+    startTimeout: values['start-timeout'] !== undefined ? parseSeconds('--start-timeout', values['start-timeout']) : 90,
+    reloadSignal: values['reload-signal'] !== undefined ? parseSignal('--reload-signal', values['reload-signal']) : SIGHUP,
   };
   return { kind: 'action', action, options };
 }

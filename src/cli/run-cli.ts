@@ -10,6 +10,7 @@ const ACTION_MODULES: Record<Action, () => Promise<(opts: ActionOptions) => Prom
   stop: async () => (await import('../actions/stop.js')).stop,
   restart: async () => (await import('../actions/restart.js')).restart,
   status: async () => (await import('../actions/status.js')).status,
+  reload: async () => (await import('../actions/reload.js')).reload,
 };
 
 /** Runs the CLI; resolves to the exit code. Every failure is an ERROR line, never a stack trace. */

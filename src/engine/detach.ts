@@ -14,6 +14,7 @@ import { DaemonError, reason } from '../errors.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec, waitPidNoHang } from '../native.js';
 import { isGone, readStat } from '../proc.js';
 import { removePidFileIfOwn, type PidLock } from '../pidfile.js';
+import { NotifyServer } from '../notify.js';
 import { signalName } from '../signals.js';
 import type { LaunchSpec, StartOutcome } from './launch-spec.js';
 import { resolveCommand } from './command.js';
@@ -162,6 +163,8 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
   const argv = finalArgv(spec, command);
   const [pipeFd, lockFd] = helperFds(spec.keepFds);
   const outputs = openOutputs(spec);
+  const notify = openNotify(spec);
+  const env = notify ? { ...spec.env, NOTIFY_SOCKET: notify.server.address } : spec.env;
   const subreaping = setChildSubreaper();
   sealInheritedFds(spec.keepFds);
 
@@ -178,7 +181,7 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
   const [shell, ...shellArgs] = SHELL_ARGV as [string, ...string[]];
   const leader = spawn(shell, [...shellArgs, '-c', script, 'daemonocle', spec.pidFile, spec.umask.toString(8).padStart(3, '0'), ...argv], {
     cwd: spec.cwd,
-    env: spec.env,
+    env,
     detached: true,
     stdio,
   });
@@ -189,24 +192,55 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
     return { ok: false, pid, message, startupStderr: startupStderr(spec.stderrFile, outputs.stderrOffset) };
   };
 
-  const leaderExit = new Promise<void>((resolve) => {
-    leader.once('exit', () => resolve());
-    leader.once('error', () => resolve());
-  });
-  const pid = await readPid(leader.stdio[pipeFd] as NodeJS.ReadableStream | null);
-  if (pid === undefined) {
-    const spawnError = await Promise.race([
-      new Promise<Error>((resolve) => leader.once('error', resolve)),
-      leaderExit.then(() => undefined),
-    ]);
-    if (spawnError) return failed(undefined, `Cannot start ${spec.name}: ${reason(spawnError)}`);
-    // The subshell either failed to write the pid file or died before reporting.
-    return failed(undefined, `Cannot start ${spec.name}: could not write pid file ${spec.pidFile}`);
-  }
+  try {
+    const leaderExit = new Promise<void>((resolve) => {
+      leader.once('exit', () => resolve());
+      leader.once('error', () => resolve());
+    });
+    const pid = await readPid(leader.stdio[pipeFd] as NodeJS.ReadableStream | null);
+    if (pid === undefined) {
+      const spawnError = await Promise.race([
+        new Promise<Error>((resolve) => leader.once('error', resolve)),
+        leaderExit.then(() => undefined),
+      ]);
+      if (spawnError) return failed(undefined, `Cannot start ${spec.name}: ${reason(spawnError)}`);
+      // The subshell either failed to write the pid file or died before reporting.
+      return failed(undefined, `Cannot start ${spec.name}: could not write pid file ${spec.pidFile}`);
+    }
 
-  const death = await watchStartupWindow(pid, spec.readiness.seconds * 1000, subreaping, leaderExit);
-  if (death === undefined) return { ok: true, pid };
-  return failed(pid, `${spec.name} ${death}`);
+    const r = spec.readiness;
+    const windowMs = (r.kind === 'grace' ? r.seconds : r.timeoutSeconds) * 1000;
+    const result = await watchStartupWindow(pid, windowMs, subreaping, leaderExit, notify?.ready);
+    if (result === 'up' || result === 'ready') return { ok: true, pid };
+    if (result === 'window-over') {
+      if (r.kind === 'grace') return { ok: true, pid };
+      return {
+        ok: false,
+        pid,
+        leftRunning: true,
+        message:
+          `${spec.name} timed out waiting for readiness after ${r.timeoutSeconds} s; ` +
+          `it is left running as PID ${pid} (pid file ${spec.pidFile}); stop it with: daemonocle stop --pid-file ${spec.pidFile}`,
+        startupStderr: startupStderr(spec.stderrFile, outputs.stderrOffset),
+      };
+    }
+    return failed(pid, `${spec.name} ${result.death}`);
+  } finally {
+    await notify?.server.close();
+  }
+}
+
+/** The notification socket a daemon may say READY=1 on, when the readiness rule listens for it. */
+function openNotify(spec: LaunchSpec): { server: NotifyServer; ready: Promise<void> } | undefined {
+  const r = spec.readiness;
+  if (r.kind === 'grace' && !r.readyEndsWindow) return undefined;
+  const server = NotifyServer.open();
+  if (typeof server === 'string') {
+    if (r.kind === 'notify') throw new DaemonError('unsupported', `Cannot wait for READY=1: ${server}`);
+    return undefined;
+  }
+  const ready = new Promise<void>((resolve) => server.listen((fields) => fields.READY === '1' && resolve()));
+  return { server, ready };
 }
 
 function readPid(stream: NodeJS.ReadableStream | null): Promise<number | undefined> {
@@ -226,16 +260,24 @@ function readPid(stream: NodeJS.ReadableStream | null): Promise<number | undefin
   });
 }
 
+type WindowResult = 'up' | 'ready' | 'window-over' | { death: string };
+
 /**
- * Resolves undefined if the daemon is alive at the end of the window, else how it died
- * ("exited during startup with exit code N" / "was killed during startup by SIGNAME").
+ * Watches the daemon until the window ends ('window-over'), it says READY=1 ('ready'), or it dies:
+ * { death: "exited during startup with exit code N" | "was killed during startup by SIGNAME" }.
  */
-function watchStartupWindow(pid: number, windowMs: number, subreaping: boolean, leaderExit: Promise<void>): Promise<string | undefined> {
+function watchStartupWindow(
+  pid: number,
+  windowMs: number,
+  subreaping: boolean,
+  leaderExit: Promise<void>,
+  ready: Promise<void> | undefined,
+): Promise<WindowResult> {
   return new Promise((resolve) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     let poller: NodeJS.Timeout | undefined;
-    const finish = (result: string | undefined) => {
+    const finish = (result: WindowResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -243,7 +285,7 @@ function watchStartupWindow(pid: number, windowMs: number, subreaping: boolean, 
       process.removeListener('SIGCHLD', check);
       resolve(result);
     };
-    // Returns a death description, 'alive', or 'unknown' (gone, but not our child to wait for).
+    // A death description, 'alive', or 'unknown' (gone, but not our child to wait for).
     const probe = (): string => {
       if (subreaping) {
         const r = waitPidNoHang(pid);
@@ -255,11 +297,17 @@ function watchStartupWindow(pid: number, windowMs: number, subreaping: boolean, 
     };
     function check(): void {
       const r = probe();
-      if (r !== 'alive' && r !== 'unknown') finish(r);
-      else if (r === 'unknown' && !subreaping) finish('exited during startup');
+      if (r !== 'alive' && r !== 'unknown') finish({ death: r });
+      else if (r === 'unknown' && !subreaping) finish({ death: 'exited during startup' });
     }
     process.on('SIGCHLD', check);
     if (!subreaping) poller = setInterval(check, 20);
+    // READY=1 counts only from a daemon that is still alive when we look.
+    ready?.then(() => {
+      const r = probe();
+      if (r === 'alive') finish('ready');
+      else if (r !== 'unknown') finish({ death: r });
+    });
     timer = setTimeout(async () => {
       // At the window's end, a daemon that died while the session leader still parented it is
       // handed to us only once the leader has exited.
@@ -268,7 +316,7 @@ function watchStartupWindow(pid: number, windowMs: number, subreaping: boolean, 
         await leaderExit;
         r = probe();
       }
-      finish(r === 'alive' ? undefined : r === 'unknown' ? 'exited during startup' : r);
+      finish(r === 'alive' ? 'window-over' : { death: r === 'unknown' ? 'exited during startup' : r });
     }, windowMs);
     check();
   });

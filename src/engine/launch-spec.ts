@@ -1,7 +1,15 @@
 import type { Credentials } from '../options.js';
 
-/** When a detached start counts as up. Later rules (READY=1, probes) extend this union. */
-export type Readiness = { kind: 'grace'; seconds: number };
+/**
+ * When a detached start counts as up:
+ * - grace: alive at the end of the window; with readyEndsWindow, an sd_notify READY=1 from the
+ *   daemon (the library's daemon.ready()) ends the window early;
+ * - notify: the daemon sends READY=1 before timeoutSeconds; past that the start is FAILED but
+ *   the daemon is left running and tracked.
+ */
+export type Readiness =
+  | { kind: 'grace'; seconds: number; readyEndsWindow?: boolean }
+  | { kind: 'notify'; timeoutSeconds: number };
 
 /** Everything the engine needs to launch one daemon, whoever asked for it (CLI or library). */
 export interface LaunchSpec {
@@ -23,4 +31,4 @@ export interface LaunchSpec {
 
 export type StartOutcome =
   | { ok: true; pid: number }
-  | { ok: false; pid: number | undefined; message: string; startupStderr: string };
+  | { ok: false; pid: number | undefined; message: string; startupStderr: string; leftRunning?: boolean };

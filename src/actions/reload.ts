@@ -1,0 +1,22 @@
+import { EXIT } from '../errors.js';
+import { error, out, warn } from '../log.js';
+import { inspectPidFile } from '../pidfile.js';
+import type { ActionOptions } from '../options.js';
+import { signalName } from '../signals.js';
+import { signalVerified } from '../stop.js';
+
+/** Sends the reload signal (HUP by default) to the verified daemon; does not wait. */
+export async function reload(opts: ActionOptions): Promise<number> {
+  const state = inspectPidFile(opts.pidFile);
+  if (state.kind !== 'running') {
+    if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
+    error(`${opts.name} is not running`);
+    return EXIT.failure;
+  }
+  if (!signalVerified(state.pid, state.stat, opts.reloadSignal, opts.signalGroup)) {
+    error(`${opts.name} is not running`);
+    return EXIT.failure;
+  }
+  out(`Reloading ${opts.name} ... OK (${signalName(opts.reloadSignal)} sent to PID ${state.pid})\n`);
+  return EXIT.ok;
+}
