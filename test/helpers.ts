@@ -25,6 +25,8 @@ export interface Sandbox {
   env: NodeJS.ProcessEnv;
   /** Runs `daemonocle ...args` with the sandbox's marker in its environment. */
   cli(args: string[], options?: Options): Promise<Result>;
+  /** Runs `node SCRIPT ...args` the same way. */
+  node(script: string, args: string[], options?: Options): Promise<Result>;
   /** Live processes carrying this sandbox's marker (the daemons and their children). */
   processes(): number[];
 }
@@ -39,9 +41,12 @@ export function sandbox(t: Test): Sandbox {
     token,
     pidFile: join(dir, 'app.pid'),
     env,
-    async cli(args, options = {}) {
+    cli(args, options = {}) {
+      return box.node(BIN, args, options);
+    },
+    async node(script, args, options = {}) {
       const stdio = options.stdio ? {} : { stdin: 'ignore' };
-      const r = await execa(process.execPath, [BIN, ...args], {
+      const r = await execa(process.execPath, [script, ...args], {
         env,
         extendEnv: false,
         reject: false,

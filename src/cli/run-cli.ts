@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
-import { DaemonError, EXIT } from '../errors.js';
-import { error, out } from '../log.js';
+import { EXIT } from '../errors.js';
+import { out } from '../log.js';
+import { reportError } from '../report.js';
 import { helpText, USAGE } from './help.js';
 import { parseCli, type Action } from './parse.js';
 import type { ActionOptions } from '../options.js';
@@ -30,21 +31,6 @@ export async function runCli(argv: string[]): Promise<number> {
     const run = await ACTION_MODULES[action]();
     return await run(parsed.options);
   } catch (err) {
-    return report(err, action);
+    return reportError(err, action, USAGE);
   }
-}
-
-function report(err: unknown, action: Action | undefined): number {
-  if (err instanceof DaemonError) {
-    error(err.message);
-    if (err.code === 'usage') {
-      process.stderr.write(`${USAGE}\n`);
-      return EXIT.usage;
-    }
-    if (err.code === 'pidfile-unusable') return action === 'status' ? EXIT.unknownStatus : EXIT.failure;
-    return err.exitCode === EXIT.unknownStatus && action !== 'status' ? EXIT.failure : err.exitCode;
-  }
-  error(`Unexpected failure: ${err instanceof Error ? err.message : String(err)}`);
-  if (process.env.DAEMONOCLE_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
-  return EXIT.failure;
 }

@@ -1,0 +1,31 @@
+// Which fds a daemon inherits. With closeOpenFiles: false, the library passes on "the user's" fds:
+// those inherited without close-on-exec, and those opened after daemonocle was loaded, at the same
+// numbers — never Node's own (epoll, eventfd, signal pipes: anon inodes, all close-on-exec).
+import { readdirSync, readlinkSync } from 'node:fs';
+import { isCloseOnExec } from './native.js';
+
+function listFds(): number[] {
+  try {
+    return readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2);
+  } catch {
+    return [];
+  }
+}
+
+const atLoad = new Set(listFds());
+
+export function userFds(): number[] {
+  const fds: number[] = [];
+  for (const fd of listFds()) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // the fd of the directory listing itself, already closed
+    }
+    if (target.startsWith('anon_inode:')) continue;
+    const inherited = isCloseOnExec(fd) === false;
+    if (inherited || !atLoad.has(fd)) fds.push(fd);
+  }
+  return fds;
+}

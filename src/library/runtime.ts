@@ -1,0 +1,210 @@
+// The worker's side of a library daemon: runs the worker in this process, turns every way out into
+// exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
+import { spawn, type StdioOptions } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { onExit } from 'signal-exit';
+import { error, out, warn } from '../log.js';
+import { pidfdOpen, waitReadable } from '../native.js';
+import { sdNotify } from '../notify.js';
+import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
+import { isGone, readStat } from '../proc.js';
+import { signalNumber } from '../signals.js';
+import type { DaemonConfig } from './config.js';
+
+export const WORKER_ENV = 'DAEMONOCLE_WORKER';
+export const RELOAD_ENV = 'DAEMONOCLE_RELOAD';
+export const ORIGIN_CWD_ENV = 'DAEMONOCLE_ORIGIN_CWD';
+
+/** Signals that end the worker with `Terminated by SIG (n)`, exit 128+n. */
+const TERMINATING = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+
+export interface RuntimeContext {
+  config: DaemonConfig;
+  /** Where READY=1 goes: the waiting `start` (detached) or systemd (foreground); undefined: nowhere. */
+  notifySocket: string | undefined;
+  /** Foreground under systemd: READY=1 at the window's end, STOPPING=1, MAINPID= on reload. */
+  underSystemd: boolean;
+  /** Directory the script was first started from (argv may hold relative paths). */
+  originCwd: string;
+}
+
+export class WorkerRuntime {
+  private shuttingDown = false;
+  private readySent = false;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private pidFileHandedOver = false;
+  private ownHupListeners = new Set<unknown>();
+
+  constructor(private readonly ctx: RuntimeContext) {}
+
+  ready(): void {
+    if (this.readySent) return;
+    this.readySent = true;
+    if (this.ctx.notifySocket) sdNotify('READY=1', this.ctx.notifySocket);
+  }
+
+  /** Runs the worker until it ends or a signal ends it; the process exits from here. */
+  async run(): Promise<never> {
+    const { config } = this.ctx;
+    this.installHandlers();
+    if (this.ctx.underSystemd && !config.notify) setTimeout(() => this.ready(), config.grace * 1000).unref();
+    // The daemon lives as long as its worker, even a worker whose promise holds no handle open.
+    this.keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      await config.worker!();
+    } catch (err) {
+      return this.die(err);
+    }
+    return this.shutdown('Shutting down normally', 0, 0);
+  }
+
+  private installHandlers(): void {
+    for (const sig of TERMINATING) {
+      process.on(sig, () => {
+        const n = signalNumber(sig)!;
+        void this.shutdown(`Terminated by ${sig} (${n})`, -n, 128 + n);
+      });
+    }
+    process.on('SIGHUP', () => {
+      // A HUP listener of the user's own (not ours, not signal-exit's) means the user handles HUP.
+      if (process.listeners('SIGHUP').some((l) => !this.ownHupListeners.has(l))) return;
+      if (process.pid === 1) {
+        warn('SIGHUP ignored: reloading as PID 1 would end the container');
+        return;
+      }
+      void this.reload();
+    });
+    process.on('uncaughtException', (err) => void this.die(err));
+    process.on('unhandledRejection', (err) => void this.die(err));
+    // process.exit(N) and other fatal signals: the callback runs synchronously here.
+    onExit((code, signal) => {
+      if (this.shuttingDown) return;
+      this.shuttingDown = true;
+      const n = signal ? signalNumber(signal) ?? 0 : 0;
+      const [message, cbCode] = signal
+        ? [`Terminated by ${signal} (${n})`, -n]
+        : code === 0 || code === null
+          ? ['Shutting down normally', 0]
+          : [`Exiting with non-zero exit code ${code}`, code ?? 0];
+      this.callCallbackSync(message, cbCode);
+      this.releasePidFile();
+    });
+    this.ownHupListeners = new Set(process.listeners('SIGHUP'));
+  }
+
+  private die(err: unknown): Promise<never> {
+    const name = err instanceof Error ? (err.constructor?.name ?? err.name) : typeof err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (!this.shuttingDown) process.stderr.write(`${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
+    return this.shutdown(`Dying due to unhandled ${name}: ${message}`, 1, 1);
+  }
+
+  /** The one exit path: callback once (awaited), pid file released, exit. */
+  async shutdown(message: string, code: number, exitCode: number): Promise<never> {
+    if (this.shuttingDown) return new Promise<never>(() => {});
+    this.shuttingDown = true;
+    if (this.ctx.underSystemd) sdNotify('STOPPING=1', this.ctx.notifySocket);
+    try {
+      await this.ctx.config.shutdownCallback?.(message, code);
+    } catch (err) {
+      error(`shutdown callback failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.releasePidFile();
+    clearInterval(this.keepAlive);
+    process.exit(exitCode);
+  }
+
+  private callCallbackSync(message: string, code: number): void {
+    try {
+      const r = this.ctx.config.shutdownCallback?.(message, code) as unknown;
+      if (r instanceof Promise) r.catch(() => {});
+    } catch (err) {
+      error(`shutdown callback failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private releasePidFile(): void {
+    if (!this.pidFileHandedOver) removePidFileIfOwn(this.ctx.config.pidFile, process.pid);
+  }
+
+  /**
+   * Restart in place: a new process with the same argv and env starts; the pid file names it at
+   * once (status never sees a gap); this one shuts down with `Shutting down for reload`.
+   */
+  async reload(): Promise<never> {
+    const { config } = this.ctx;
+    if (process.pid === 1) {
+      warn('reload ignored: as PID 1, leaving would end the container');
+      return new Promise<never>(() => {});
+    }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      [WORKER_ENV]: config.pidFile,
+      [RELOAD_ENV]: String(process.pid),
+      [ORIGIN_CWD_ENV]: this.ctx.originCwd,
+    };
+    if (this.ctx.notifySocket && this.ctx.underSystemd) env.NOTIFY_SOCKET = this.ctx.notifySocket;
+    const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
+    for (const fd of config.keepFds) stdio[fd] = fd;
+    for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      cwd: this.ctx.originCwd,
+      env,
+      stdio,
+    });
+    const spawned = await new Promise<boolean>((resolve) => {
+      child.once('spawn', () => resolve(true));
+      child.once('error', () => resolve(false));
+    });
+    const st = child.pid !== undefined ? readStat(child.pid) : null;
+    if (!spawned || child.pid === undefined || st === null) {
+      error(`reload of ${config.name} failed: could not start a new process`);
+      return new Promise<never>(() => {});
+    }
+    child.unref();
+    writePidFile(config.pidFile, child.pid, st.startTime);
+    this.pidFileHandedOver = true;
+    if (this.ctx.underSystemd) sdNotify(`MAINPID=${child.pid}`, this.ctx.notifySocket);
+    return this.shutdown('Shutting down for reload', 0, 0);
+  }
+
+  /** In the new process of a reload: wait for the old one, then hold the pid file. */
+  async takeOverFrom(oldPid: number): Promise<boolean> {
+    const { config } = this.ctx;
+    const gone = await waitForExit(oldPid, config.stopTimeout * 1000);
+    const self = readStat(process.pid)!;
+    if (!gone) {
+      out(`Reloading ${config.name} ... FAILED\n`);
+      const message = `Previous process (PID ${oldPid}) did not exit during reload`;
+      error(message);
+      // The old process still runs: the pid file goes back to naming it, so nothing is untracked.
+      const old = readStat(oldPid);
+      if (old !== null) writePidFile(config.pidFile, oldPid, old.startTime);
+      this.pidFileHandedOver = true;
+      this.callCallbackSync(message, 1);
+      this.shuttingDown = true;
+      process.exit(1);
+    }
+    writePidFile(config.pidFile, process.pid, self.startTime);
+    out(`Reloading ${config.name} ... OK\n`);
+    return true;
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const fd = pidfdOpen(pid);
+  if (fd >= 0) {
+    try {
+      return (await waitReadable([fd], timeoutMs)).length === 0 || isGone(readStat(pid));
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (!isGone(readStat(pid))) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+

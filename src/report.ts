@@ -1,0 +1,18 @@
+// The one place errors become an ERROR line and an exit code, at the CLI/doAction edge.
+import { DaemonError, EXIT } from './errors.js';
+import { error } from './log.js';
+
+export function reportError(err: unknown, action: string | undefined, usageLine: string): number {
+  if (err instanceof DaemonError) {
+    error(err.message);
+    if (err.code === 'usage') {
+      process.stderr.write(`${usageLine}\n`);
+      return EXIT.usage;
+    }
+    if (err.code === 'pidfile-unusable') return action === 'status' ? EXIT.unknownStatus : EXIT.failure;
+    return err.exitCode === EXIT.unknownStatus && action !== 'status' ? EXIT.failure : err.exitCode;
+  }
+  error(`Unexpected failure: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.env.DAEMONOCLE_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+  return EXIT.failure;
+}
