@@ -1,0 +1,106 @@
+// The library in front: `detach: false`, `run`, and detach 'auto' choosing the foreground.
+import t from 'tap';
+import { execa } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture, readPid, sandbox, waitFor, type Sandbox } from './helpers.js';
+import { NotifyServer, type NotifyFields } from '../dist/notify.js';
+
+const APP = fixture('lib-app.js');
+
+function appEnv(box: Sandbox, extra: Record<string, string> = {}) {
+  return {
+    ...box.env,
+    APP_PID_FILE: box.pidFile,
+    APP_CALLBACK_LOG: join(box.dir, 'callback.log'),
+    APP_CALLBACK_DONE: join(box.dir, 'callback.done'),
+    ...extra,
+  };
+}
+
+/** Starts the app in front and resolves once its worker printed its first line. */
+async function inFront(box: Sandbox, args: string[], extra: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore') {
+  const proc = execa(process.execPath, [APP, ...args], { env: appEnv(box, extra), extendEnv: false, reject: false, stdin, stripFinalNewline: false });
+  let seen = '';
+  proc.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
+  await waitFor('the worker', () => /worker (ready|up) \d+/.test(seen) || proc.exitCode !== null);
+  return { proc, seen: () => seen };
+}
+
+const callbacks = (box: Sandbox) => readFileSync(join(box.dir, 'callback.log'), 'utf8');
+
+for (const [signal, code, n] of [['SIGTERM', 143, 15], ['SIGINT', 130, 2], ['SIGQUIT', 131, 3]] as const) {
+  t.test(`detach: false under ${signal}: callback runs, exit ${code}`, async (t) => {
+    const box = sandbox(t);
+    const { proc, seen } = await inFront(box, ['start'], { APP_DETACH: 'false', APP_MODE: 'ready' });
+    t.match(seen(), /^Starting app \.\.\. OK\nworker ready \d+\n/, 'OK before the worker runs');
+    t.equal(readPid(box.pidFile), proc.pid, 'the pid file names the foreground process');
+    proc.kill(signal);
+    const r = await proc;
+    t.equal(r.exitCode, code);
+    t.equal(callbacks(box), `Terminated by ${signal} (${n})|-${n}\n`);
+    t.equal(readFileSync(join(box.dir, 'callback.done'), 'utf8'), 'done\n', 'the async callback was awaited');
+    t.notOk(existsSync(box.pidFile), 'pid file removed');
+  });
+}
+
+t.test('run: the worker in front, exiting the way it ended', async (t) => {
+  const cases: [string, Record<string, string>, number, string][] = [
+    ['worker returned', { APP_MODE: 'return' }, 0, 'Shutting down normally|0'],
+    ['process.exit(3)', { APP_MODE: 'exit' }, 3, 'Exiting with non-zero exit code 3|3'],
+    ['process.exit(0)', { APP_MODE: 'exit', APP_EXIT_CODE: '0' }, 0, 'Shutting down normally|0'],
+    ['worker threw', { APP_MODE: 'throw' }, 1, 'Dying due to unhandled Error: boom|1'],
+  ];
+  for (const [label, env, code, message] of cases) {
+    const box = sandbox(t);
+    const r = await box.node(APP, ['run'], { env: appEnv(box, env) });
+    t.equal(r.exitCode, code, `${label}: exit ${code}`);
+    t.equal(r.stdout, 'Starting app ... OK\n', `${label}: OK printed`);
+    t.equal(callbacks(box), `${message}\n`, `${label}: callback`);
+    if (label === 'worker threw') t.match(r.stderr, /^Error: boom\n {4}at /, 'the stack on stderr');
+    t.notOk(existsSync(box.pidFile), `${label}: pid file removed`);
+  }
+});
+
+t.test("detach 'auto' stays in front under systemd (NOTIFY_SOCKET) and speaks sd_notify", async (t) => {
+  const box = sandbox(t);
+  const server = NotifyServer.open();
+  if (typeof server === 'string') throw new Error(server);
+  t.teardown(() => server.close());
+  const messages: NotifyFields[] = [];
+  server.listen((m) => messages.push(m));
+  const { proc } = await inFront(box, ['start'], { APP_MODE: 'ready', NOTIFY_SOCKET: server.address });
+  t.equal(readPid(box.pidFile), proc.pid, 'in front: the pid file names this very process');
+  await waitFor('READY=1', () => messages.some((m) => m.READY === '1'));
+  proc.kill('SIGTERM');
+  const r = await proc;
+  t.equal(r.exitCode, 143);
+  await waitFor('STOPPING=1', () => messages.some((m) => m.STOPPING === '1'));
+  t.same(messages.map((m) => Object.keys(m)[0]), ['READY', 'STOPPING']);
+});
+
+t.test("detach 'auto' without ready(): READY=1 when the grace window ends", async (t) => {
+  const box = sandbox(t);
+  const server = NotifyServer.open();
+  if (typeof server === 'string') throw new Error(server);
+  t.teardown(() => server.close());
+  let readyAt = 0;
+  server.listen((m) => {
+    if (m.READY === '1') readyAt = Date.now();
+  });
+  const started = Date.now();
+  const { proc } = await inFront(box, ['start'], { APP_MODE: 'quiet', APP_GRACE: '0.5', NOTIFY_SOCKET: server.address });
+  await waitFor('READY=1', () => readyAt > 0);
+  t.ok(readyAt - started >= 500, 'not before the window ended');
+  proc.kill('SIGTERM');
+  await proc;
+});
+
+t.test("detach 'auto' stays in front when stdin is a socket", async (t) => {
+  const box = sandbox(t);
+  // Node's 'pipe' stdio is a socketpair.
+  const { proc } = await inFront(box, ['start'], { APP_MODE: 'ready' }, 'pipe');
+  t.equal(readPid(box.pidFile), proc.pid);
+  proc.kill('SIGTERM');
+  t.equal((await proc).exitCode, 143);
+});
