@@ -1,7 +1,7 @@
 // Which fds a daemon inherits. With closeOpenFiles: false, the library passes on "the user's" fds:
 // those inherited without close-on-exec, and those opened after daemonocle was loaded, at the same
 // numbers — never Node's own (epoll, eventfd, signal pipes: anon inodes, all close-on-exec).
-import { readdirSync, readlinkSync } from 'node:fs';
+import { fstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { isCloseOnExec } from './native.js';
 
 function listFds(): number[] {
@@ -12,7 +12,17 @@ function listFds(): number[] {
   }
 }
 
-const atLoad = new Set(listFds());
+/** What each fd was when daemonocle loaded: a number reused later for a user's file is the user's. */
+function identity(fd: number): string | undefined {
+  try {
+    const st = fstatSync(fd);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const atLoad = new Map(listFds().map((fd) => [fd, identity(fd)]));
 
 export function userFds(): number[] {
   const fds: number[] = [];
@@ -25,7 +35,7 @@ export function userFds(): number[] {
     }
     if (target.startsWith('anon_inode:')) continue;
     const inherited = isCloseOnExec(fd) === false;
-    if (inherited || !atLoad.has(fd)) fds.push(fd);
+    if (inherited || !atLoad.has(fd) || atLoad.get(fd) !== identity(fd)) fds.push(fd);
   }
   return fds;
 }

@@ -29,4 +29,38 @@ t.test('the packed tarball installs into a fresh project and its bin works', asy
   t.equal(stop.stdout, 'Stopping sleep ... OK');
   const lib = await execa('node', ['--input-type=module', '-e', "import { DaemonError, EXIT } from 'daemonocle'; console.log(typeof DaemonError, EXIT.notRunning)"], { cwd: dir });
   t.equal(lib.stdout, 'function 3', 'the library entry point imports');
+
+  // Types ship with the package: a consumer's TypeScript sees Daemon and its options.
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const flags = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules', '@types')];
+  writeFileSync(
+    join(dir, 'good.ts'),
+    `import { Daemon, type DaemonOptions } from 'daemonocle';
+const options: DaemonOptions = { worker: async () => {}, umask: '022', stopTimeout: 5, detach: 'auto' };
+const daemon = new Daemon(options);
+daemon.exposeAction('hello', (args: string[]) => args.length);
+const code: Promise<number> = daemon.doAction('status');
+void code;
+`,
+  );
+  const good = await execa(process.execPath, [tsc, ...flags, 'good.ts'], { cwd: dir, reject: false });
+  t.equal(good.exitCode, 0, `a correct consumer type-checks: ${good.stdout}`);
+  writeFileSync(join(dir, 'bad.ts'), `import { Daemon } from 'daemonocle';\nnew Daemon({ umask: true });\n`);
+  const bad = await execa(process.execPath, [tsc, ...flags, 'bad.ts'], { cwd: dir, reject: false });
+  t.not(bad.exitCode, 0, 'a wrong option type is a compile error');
+  t.match(bad.stdout, /bad\.ts\(2,14\): error TS2322: Type 'true' is not assignable to type 'string \| number \| undefined'/);
+
+  // And the library works from the installed package: a Daemon started and stopped.
+  writeFileSync(
+    join(dir, 'app.mjs'),
+    `import { Daemon } from 'daemonocle';
+const daemon = new Daemon({ name: 'consumer', pidFile: process.env.PID_FILE, worker: async () => { daemon.ready(); await new Promise(() => {}); } });
+process.exitCode = await daemon.doAction(process.argv[2]);
+`,
+  );
+  const appEnv = { ...env, PID_FILE: join(dir, 'consumer.pid') };
+  const started = await execa('node', ['app.mjs', 'start'], { cwd: dir, env: appEnv, stdin: 'ignore' });
+  t.equal(started.stdout, 'Starting consumer ... OK');
+  const stopped = await execa('node', ['app.mjs', 'stop'], { cwd: dir, env: appEnv, stdin: 'ignore' });
+  t.equal(stopped.stdout, 'Stopping consumer ... OK');
 });
