@@ -1,6 +1,6 @@
 // The library: a script with a Daemon, run as a user runs it.
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, fixture, readPid, ROOT, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 
@@ -159,4 +159,24 @@ t.test('reload: a new process takes over the pid file, with no moment of "not ru
   const stop = await app(box, ['stop']);
   t.equal(stop.stdout, 'Stopping app ... OK\n');
   t.equal(callbacks(box), 'Shutting down for reload|0\nTerminated by SIGTERM (15)|-15\n');
+});
+
+t.test('the file-watcher example reloads itself when its config changes', async (t) => {
+  const box = sandbox(t);
+  const config = join(box.dir, 'app.conf');
+  const log = join(box.dir, 'watcher.log');
+  writeFileSync(config, 'a=1\n');
+  const env = { ...box.env, EXAMPLE_CONFIG: config, EXAMPLE_LOG: log, EXAMPLE_PID_FILE: box.pidFile, EXAMPLE_INTERVAL_MS: '50' };
+  const run = (action: string) => box.node(join(ROOT, 'examples', 'file-watcher.js'), [action], { env });
+  t.equal((await run('start')).stdout, 'Starting file-watcher.js ... OK\n');
+  const old = readPid(box.pidFile);
+  const later = new Date(Date.now() + 2000);
+  writeFileSync(config, 'a=2\n');
+  utimesSync(config, later, later);
+  await waitFor('the reload', () => readPid(box.pidFile) !== old && !alive(old));
+  const fresh = readPid(box.pidFile);
+  t.ok(alive(fresh));
+  await waitFor('the new watcher', () => readFileSync(log, 'utf8').includes(`[${fresh}] watching`));
+  t.match(readFileSync(log, 'utf8'), new RegExp(`\\[${old}\\] config changed, reloading\\n.*\\[${old}\\] Shutting down for reload \\(code 0\\)\\n`));
+  t.equal((await run('stop')).stdout, 'Stopping file-watcher.js ... OK\n');
 });
