@@ -5,8 +5,7 @@ import { fstatSync } from 'node:fs';
 import { DaemonError, EXIT, usageError } from './errors.js';
 import { out, warn } from './log.js';
 import { userFds } from './fds.js';
-import { ensurePidDir, inspectPidFile, lockPidFile, removeStalePidFile, writePidFile } from './pidfile.js';
-import { readStat } from './proc.js';
+import { claimPidFile } from './pidfile.js';
 import { reportError } from './report.js';
 import type { ActionOptions } from './options.js';
 import { resolveDaemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './library/config.js';
@@ -212,19 +211,10 @@ export class Daemon {
   private async startInFront(): Promise<number> {
     this.requireWorker();
     const c = this.config;
-    ensurePidDir(c.pidFile, c.defaultPidFile);
-    const lock = await lockPidFile(c.pidFile, true);
-    try {
-      const state = inspectPidFile(c.pidFile);
-      if (state.kind === 'running') {
-        warn(`${c.name} already running with PID ${state.pid}`);
-        return EXIT.ok;
-      }
-      if (state.kind === 'broken') warn(`Broken pid file ${c.pidFile}`);
-      if (state.kind !== 'missing') removeStalePidFile(c.pidFile);
-      writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime);
-    } finally {
-      lock?.release();
+    const claim = await claimPidFile(c.pidFile, c.defaultPidFile);
+    if (!claim.claimed) {
+      warn(`${c.name} already running with PID ${claim.pid}`);
+      return EXIT.ok;
     }
     process.umask(c.umask);
     if (c.credentials.gid !== undefined) process.setgid?.(c.credentials.gid);

@@ -40,6 +40,8 @@ export interface ActionOptions {
   readyEndsWindow?: boolean;
   /** Signal sent by `reload`. */
   reloadSignal: number;
+  /** run: become a child subreaper and reap orphans even when not PID 1. */
+  subreaper?: boolean;
 }
 
 export function parseSeconds(option: string, value: string | number): number {

@@ -58,9 +58,10 @@ export function parsePidFile(text: string): { pid: number; startTime: number | u
   const first = lines[0]?.trim() ?? '';
   if (!/^\d{1,10}$/.test(first)) return undefined;
   const pid = Number(first);
-  if (pid <= 1 || pid > MAX_PID) return undefined;
+  if (pid < 1 || pid > MAX_PID) return undefined;
   const second = lines[1]?.trim() ?? '';
-  if (second === '') return { pid, startTime: undefined };
+  // Pid 1 only as written by `run --pid-file` running as PID 1 (a container), start time and all.
+  if (second === '') return pid === 1 ? undefined : { pid, startTime: undefined };
   if (!/^\d{1,20}$/.test(second)) return undefined;
   return { pid, startTime: Number(second) };
 }
@@ -78,8 +79,9 @@ export function inspectPidFile(path: string): PidFileState {
     startTime !== undefined
       ? stat.startTime === startTime
       : startedAtMs(stat) <= content.mtimeMs + FOREIGN_MTIME_TOLERANCE_MS;
-  if (!sameProcess) return { kind: 'stale', pid };
-  if (selfAndAncestors().has(pid)) {
+  if (!sameProcess) return pid === 1 ? { kind: 'broken' } : { kind: 'stale', pid };
+  // The container case: PID 1 is everyone's ancestor there, and it is the service.
+  if (pid !== 1 && selfAndAncestors().has(pid)) {
     throw new DaemonError(
       'pidfile-unusable',
       `Pid file ${path} names this process or one of its ancestors (PID ${pid}); refusing to use it`,
@@ -194,4 +196,22 @@ export async function lockPidFile(path: string, required: boolean): Promise<PidL
       }
     },
   };
+}
+
+/** Takes the pid file for this very process (foreground modes), unless a live daemon holds it. */
+export async function claimPidFile(path: string, createDir: boolean): Promise<{ claimed: true } | { claimed: false; pid: number }> {
+  ensurePidDir(path, createDir);
+  const lock = await lockPidFile(path, true);
+  try {
+    const state = inspectPidFile(path);
+    if (state.kind === 'running') return { claimed: false, pid: state.pid };
+    if (state.kind === 'broken') warn(`Broken pid file ${path}`);
+    if (state.kind !== 'missing') removeStalePidFile(path);
+    const self = readStat(process.pid);
+    if (self === null) throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: /proc/${process.pid}/stat is unreadable`);
+    writePidFile(path, process.pid, self.startTime);
+    return { claimed: true };
+  } finally {
+    lock?.release();
+  }
 }

@@ -20,3 +20,16 @@ export function signalNumber(name: string): number | undefined {
 export const SIGTERM = constants.signals.SIGTERM;
 export const SIGKILL = constants.signals.SIGKILL;
 export const SIGHUP = constants.signals.SIGHUP;
+
+/**
+ * The signals `run` forwards to its child, as tini and dumb-init do:
+ * - HUP, INT, QUIT, TERM: the ways a supervisor or a terminal asks a service to reload or end;
+ * - USR1, USR2: application-defined (log rotation, dumps);
+ * - WINCH: terminal resize, for interactive children.
+ * Not forwarded: KILL and STOP (cannot be caught), CHLD (ours: it drives reaping), PIPE, ALRM,
+ * TTIN/TTOU/TSTP (job control belongs to the terminal), and faults (SEGV, BUS, FPE, ILL).
+ */
+export const FORWARDED = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
+
+/** Forwarded signals after which the child is expected to exit (the stop timeout starts). */
+export const STOPPING = new Set<string>(['SIGINT', 'SIGQUIT', 'SIGTERM']);

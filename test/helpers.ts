@@ -132,6 +132,17 @@ export function isZombie(pid: number): boolean {
   return s !== null && (s.state === 'Z' || s.state === 'X');
 }
 
+/** Zombie children of ppid (as the host sees pids). */
+export function zombiesOf(ppid: number): number {
+  let n = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const st = stat(Number(entry));
+    if (st && st.ppid === ppid && (st.state === 'Z' || st.state === 'X')) n++;
+  }
+  return n;
+}
+
 /** Alive = exists and is not a zombie (this machine's PID 1 reaps orphans late). */
 export const alive = (pid: number): boolean => stat(pid) !== null && !isZombie(pid);
 

@@ -1,6 +1,6 @@
 import type { Action } from './parse.js';
 
-export const USAGE = 'Usage: daemonocle <start|stop|restart|status|reload> [options] [-- command [args...]]';
+export const USAGE = 'Usage: daemonocle <start|stop|restart|status|reload|run> [options] [-- command [args...]]';
 
 const COMMON = `  --name NAME            name in messages and the default pid file (default: the command's basename)
   --pid-file PATH        pid file (default: /run/daemonocle/NAME.pid as root,
@@ -29,6 +29,18 @@ const PER_ACTION: Record<Action, { what: string; options: string[] }> = {
     what: 'Show pid, state, uptime, %cpu and %mem of the daemon and its process group.',
     options: [COMMON, '  --json                 one JSON object on stdout'],
   },
+  run: {
+    what: 'Run CMD in the foreground: forward signals, reap orphans as PID 1, exit the way CMD did.',
+    options: [
+      COMMON,
+      '  --work-dir DIR         working directory (default: the current one)',
+      '  --stdout FILE, --stderr FILE  append the output there (default: inherited)',
+      '  --umask OCTAL, --user USER, --group GROUP, --keep-fds LIST  as for start',
+      '  --stop-timeout SECONDS after a forwarded TERM/INT/QUIT, warn when CMD is still alive (default: 10)',
+      '  --signal-group         forward signals to the whole process group of CMD',
+      '  --subreaper            reap orphaned descendants even when not PID 1',
+    ],
+  },
   reload: {
     what: 'Send the reload signal (SIGHUP) to the daemon; it does not wait.',
     options: [COMMON, '  --reload-signal SIG    signal to send (default: HUP)', '  --signal-group         signal the whole process group'],
@@ -38,7 +50,7 @@ const PER_ACTION: Record<Action, { what: string; options: string[] }> = {
 export function helpText(action: Action | undefined): string {
   if (action !== undefined) {
     const a = PER_ACTION[action];
-    const cmd = action === 'start' || action === 'restart' ? ' -- CMD [ARGS...]' : '';
+    const cmd = action === 'start' || action === 'restart' || action === 'run' ? ' -- CMD [ARGS...]' : '';
     return `Usage: daemonocle ${action} [options]${cmd}\n\n${a.what}\n\nOptions:\n${a.options.join('\n')}\n`;
   }
   return `${USAGE}
@@ -51,6 +63,7 @@ Actions:
   restart  stop if running, then start
   status   pid, state, uptime, %cpu and %mem of the daemon's process group
   reload   send SIGHUP (or --reload-signal) to the daemon
+  run      run CMD in the foreground (systemd ExecStart=, container ENTRYPOINT)
 
 Options:
 ${COMMON}
@@ -58,6 +71,7 @@ ${START}
 ${STOP}
   --json                 status: one JSON object on stdout
   --reload-signal SIG    reload: signal to send (default: HUP)
+  --subreaper            run: reap orphaned descendants even when not PID 1
   -h, --help             this help (daemonocle ACTION --help: that action's)
   -V, --version          the version
 

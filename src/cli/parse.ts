@@ -17,10 +17,10 @@ import {
   type ActionOptions,
 } from '../options.js';
 
-export const ACTIONS = ['start', 'stop', 'restart', 'status', 'reload'] as const;
+export const ACTIONS = ['start', 'stop', 'restart', 'status', 'reload', 'run'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-const NEEDS_COMMAND: readonly Action[] = ['start', 'restart'];
+const NEEDS_COMMAND: readonly Action[] = ['start', 'restart', 'run'];
 
 const OPTIONS = {
   name: { type: 'string' },
@@ -40,26 +40,29 @@ const OPTIONS = {
   notify: { type: 'boolean' },
   'start-timeout': { type: 'string' },
   'reload-signal': { type: 'string' },
+  subreaper: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
 
 /** Options that only make sense for some actions. */
+const LAUNCH: readonly Action[] = ['start', 'restart', 'run'];
 const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, readonly Action[]>> = {
   json: ['status'],
   force: ['stop', 'restart'],
   grace: ['start', 'restart'],
-  'work-dir': ['start', 'restart'],
-  stdout: ['start', 'restart'],
-  stderr: ['start', 'restart'],
-  umask: ['start', 'restart'],
-  user: ['start', 'restart'],
-  group: ['start', 'restart'],
-  'keep-fds': ['start', 'restart'],
-  'stop-timeout': ['stop', 'restart'],
+  'work-dir': LAUNCH,
+  stdout: LAUNCH,
+  stderr: LAUNCH,
+  umask: LAUNCH,
+  user: LAUNCH,
+  group: LAUNCH,
+  'keep-fds': LAUNCH,
+  'stop-timeout': ['stop', 'restart', 'run'],
   notify: ['start', 'restart'],
   'start-timeout': ['start', 'restart'],
   'reload-signal': ['reload'],
+  subreaper: ['run'],
 };
 
 export type ParsedCli =
@@ -124,7 +127,7 @@ export function parseCli(argv: string[]): ParsedCli {
   const pidFile = values['pid-file'] !== undefined ? absolute(nonEmpty('--pid-file', values['pid-file'])) : undefined;
   const finalName = name ?? nameFromPidFile(pidFile!);
 
-  const workDir = absolute(values['work-dir'] ?? '/');
+  const workDir = absolute(values['work-dir'] ?? (action === 'run' ? process.cwd() : '/'));
   if (values['work-dir'] !== undefined) checkDirectory('--work-dir', workDir);
 
   const options: ActionOptions = {
@@ -146,6 +149,7 @@ export function parseCli(argv: string[]): ParsedCli {
     notify: values.notify ?? false,
     startTimeout: values['start-timeout'] !== undefined ? parseSeconds('--start-timeout', values['start-timeout']) : 90,
     reloadSignal: values['reload-signal'] !== undefined ? parseSignal('--reload-signal', values['reload-signal']) : SIGHUP,
+    subreaper: values.subreaper ?? false,
   };
   return { kind: 'action', action, options };
 }

@@ -1,0 +1,37 @@
+import { EXIT } from '../errors.js';
+import { warn } from '../log.js';
+import { claimPidFile } from '../pidfile.js';
+import type { ActionOptions } from '../options.js';
+import { runForeground } from '../engine/foreground.js';
+
+/** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
+export async function run(opts: ActionOptions): Promise<number> {
+  const pidFile = opts.defaultPidFile ? undefined : opts.pidFile;
+  if (pidFile !== undefined) {
+    const claim = await claimPidFile(pidFile, false);
+    if (!claim.claimed) {
+      warn(`${opts.name} already running with PID ${claim.pid}`);
+      return EXIT.ok;
+    }
+  }
+  const end = await runForeground({
+    name: opts.name,
+    argv: opts.command,
+    env: opts.env ?? process.env,
+    cwd: opts.workDir,
+    umask: opts.umask,
+    credentials: opts.credentials,
+    stdoutFile: opts.stdoutFile,
+    stderrFile: opts.stderrFile,
+    keepFds: opts.keepFds,
+    signalGroup: opts.signalGroup,
+    stopTimeout: opts.stopTimeout,
+    subreaper: opts.subreaper ?? false,
+    pidFile,
+  });
+  if ('exitCode' in end) return end.exitCode;
+  // Die of the signal the child died of: listeners are gone, so the default action applies.
+  process.kill(process.pid, end.reraise);
+  await new Promise((r) => setTimeout(r, 100));
+  return 128 + 15;
+}

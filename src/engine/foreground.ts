@@ -1,0 +1,140 @@
+// The foreground engine (`daemonocle run`), shaped like tini: a straight line of steps (check the
+// command, become a subreaper if asked, take the pid file, spawn), then one event loop that
+// forwards signals, reaps orphans, and exits the way the child did.
+import { spawn, type StdioOptions } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { DaemonError, reason } from '../errors.js';
+import { warn } from '../log.js';
+import { setChildSubreaper } from '../native.js';
+import { removePidFileIfOwn } from '../pidfile.js';
+import { FORWARDED, signalNumber, STOPPING } from '../signals.js';
+import { resolveCommand } from './command.js';
+import type { Credentials } from '../options.js';
+import { startReaping } from './reaper.js';
+
+export interface ForegroundSpec {
+  name: string;
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  umask: number | undefined;
+  credentials: Credentials;
+  stdoutFile: string | undefined;
+  stderrFile: string | undefined;
+  keepFds: number[];
+  signalGroup: boolean;
+  stopTimeout: number;
+  subreaper: boolean;
+  /** Pid file naming this wrapper, already written; removed on the way out. */
+  pidFile: string | undefined;
+}
+
+/** How the wrapper ends: an exit code, or dying of the signal it had forwarded. */
+export type ForegroundEnd = { exitCode: number } | { reraise: NodeJS.Signals };
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+function withCredentials(argv: string[], creds: Credentials): string[] {
+  if (creds.uid === undefined && creds.gid === undefined) return argv;
+  if (SETPRIV === undefined) throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
+  const args = [SETPRIV];
+  if (creds.uid !== undefined) args.push(`--reuid=${creds.uid}`);
+  if (creds.gid !== undefined) args.push(`--regid=${creds.gid}`);
+  args.push(creds.uid !== undefined && creds.userName !== undefined ? '--init-groups' : '--clear-groups', '--');
+  return [...args, ...argv];
+}
+
+export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd> {
+  let command: string[];
+  try {
+    command = resolveCommand(spec.argv, spec.env);
+  } catch (err) {
+    // The shell's and tini's convention: 127 not found, 126 found but not runnable.
+    const notFound = err instanceof DaemonError && /not found|no such file/.test(err.message);
+    throw new DaemonError('command-unusable', (err as Error).message, { exitCode: notFound ? 127 : 126, cause: err });
+  }
+  const argv = withCredentials(command, spec.credentials);
+  const isInit = process.pid === 1;
+  const reaping = isInit || (spec.subreaper && setChildSubreaper());
+  if (spec.subreaper && !reaping) warn('--subreaper: cannot become a child subreaper here; orphans go to init');
+
+  const opened: number[] = [];
+  const output = (option: string, path: string | undefined): number | 'inherit' => {
+    if (path === undefined) return 'inherit';
+    try {
+      const fd = openSync(path, 'a', 0o644);
+      opened.push(fd);
+      return fd;
+    } catch (err) {
+      throw new DaemonError('output-unwritable', `Cannot open ${option} file ${path}: ${reason(err)}`, { cause: err });
+    }
+  };
+  const stdio: StdioOptions = ['inherit', output('--stdout', spec.stdoutFile), output('--stderr', spec.stderrFile)];
+  for (const fd of spec.keepFds) stdio[fd] = fd;
+  for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
+
+  const previousUmask = spec.umask !== undefined ? process.umask(spec.umask) : undefined;
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: spec.cwd,
+    env: spec.env,
+    stdio,
+    // With --signal-group the child leads a process group of its own, which gets the signals.
+    detached: spec.signalGroup,
+    argv0: command[0],
+  });
+  if (previousUmask !== undefined) process.umask(previousUmask);
+  for (const fd of opened) closeSync(fd);
+
+  const pid = child.pid;
+  const spawnError = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', resolve);
+  });
+  if (spawnError || pid === undefined) {
+    const code = (spawnError as NodeJS.ErrnoException | undefined)?.code;
+    throw new DaemonError('command-unusable', `Cannot run ${spec.argv[0]}: ${reason(spawnError)}`, {
+      exitCode: code === 'ENOENT' ? 127 : 126,
+    });
+  }
+
+  // The forwarding path does nothing but kill(): no awaits, no logging first.
+  const target = spec.signalGroup ? -pid : pid;
+  const forwarded = new Set<NodeJS.Signals>();
+  let stopTimer: NodeJS.Timeout | undefined;
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const sig of FORWARDED) {
+    const handler = () => {
+      try {
+        process.kill(target, sig);
+      } catch {
+        // The child is already gone; its exit is on its way.
+      }
+      forwarded.add(sig);
+      if (STOPPING.has(sig)) {
+        if (stopTimer === undefined && spec.stopTimeout >= 0) {
+          stopTimer = setTimeout(() => {
+            warn(`${spec.name} (PID ${pid}) did not exit ${spec.stopTimeout} s after ${sig}; still waiting (no SIGKILL is sent)`);
+          }, spec.stopTimeout * 1000);
+        }
+      }
+    };
+    handlers.set(sig, handler);
+    process.on(sig, handler);
+  }
+  const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
+
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    child.once('exit', (c, s) => resolve([c, s]));
+  });
+  clearTimeout(stopTimer);
+  stopReaping();
+  if (spec.pidFile) removePidFileIfOwn(spec.pidFile, process.pid);
+  for (const [sig, handler] of handlers) process.removeListener(sig, handler);
+
+  if (code !== null) return { exitCode: code };
+  const n = signalNumber(signal ?? 'SIGTERM') ?? 15;
+  // Dying of the forwarded signal ourselves lets a supervisor see a clean signal death. PID 1
+  // cannot die of a signal it has no handler for, so it exits 128+n.
+  if (!isInit && signal !== null && forwarded.has(signal)) return { reraise: signal };
+  return { exitCode: 128 + n };
+}

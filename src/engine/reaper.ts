@@ -1,0 +1,54 @@
+// Orphan reaping for PID 1 (or a child subreaper). libuv reaps only its own children, and
+// waitpid(-1) would steal their statuses from it, so orphans are found by name and reaped one by
+// one: every zombie child of ours that is not one libuv is waiting for.
+import { readFileSync, readdirSync } from 'node:fs';
+import { waitPidNoHang } from '../native.js';
+import { listPids, readStat } from '../proc.js';
+
+/** Children of this process, from /proc/self/task/TID/children (orphans may land on any thread). */
+function ourChildren(): number[] {
+  const found: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return fallbackScan();
+  }
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/self/task/${tid}/children`, 'latin1');
+    } catch {
+      return fallbackScan();
+    }
+    for (const word of text.split(' ')) if (word) found.push(Number(word));
+  }
+  return found;
+}
+
+/** Kernels without CONFIG_PROC_CHILDREN: scan every process for our pid as parent. */
+function fallbackScan(): number[] {
+  return listPids().filter((pid) => readStat(pid)?.ppid === process.pid);
+}
+
+/** Reaps every zombie child except those libuv owns; returns how many. */
+export function reapOrphans(owned: (pid: number) => boolean): number {
+  let reaped = 0;
+  for (const pid of ourChildren()) {
+    if (owned(pid)) continue;
+    if (readStat(pid)?.state !== 'Z') continue;
+    const r = waitPidNoHang(pid);
+    if (r.state === 'exited' || r.state === 'killed') reaped++;
+  }
+  return reaped;
+}
+
+/** Reaps on every SIGCHLD (and once now); returns a function that stops it. */
+export function startReaping(owned: (pid: number) => boolean): () => void {
+  const onChild = () => {
+    reapOrphans(owned);
+  };
+  process.on('SIGCHLD', onChild);
+  onChild();
+  return () => process.removeListener('SIGCHLD', onChild);
+}
