@@ -1,0 +1,119 @@
+// `daemonocle run` as PID 1 of a fresh pid namespace (what a container gives it), side by side
+// with tini, the reference init.
+import t from 'tap';
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
+import { BIN, fixture, requireRoot, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
+
+const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
+const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
+
+function canUnshare(t: Parameters<Parameters<typeof t.test>[1]>[0]): boolean {
+  if (!requireRoot(t)) return false;
+  if (!existsSync('/usr/bin/unshare')) {
+    if (process.env.CI === 'true') t.fail('unshare (util-linux) is missing, and CI=true forbids skipping');
+    else t.skip('needs unshare');
+    return false;
+  }
+  return true;
+}
+
+const wrappers: Record<string, (cmd: string[]) => string[]> = {
+  daemonocle: (cmd) => [process.execPath, BIN, 'run', '--stop-timeout', '0.3', '--', ...cmd],
+  ...(TINI ? { tini: (cmd: string[]) => [TINI, '--', ...cmd] } : {}),
+};
+
+/** Runs argv as PID 1 of a new pid namespace; resolves the host pid of that PID 1. */
+async function asPid1(box: Sandbox, argv: string[], env: Record<string, string> = {}) {
+  const proc = execa(UNSHARE[0]!, [...UNSHARE.slice(1), ...argv], {
+    env: { ...box.env, ...env },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    stripFinalNewline: false,
+  }) as ResultPromise;
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  let init = 0;
+  await waitFor('PID 1 of the namespace', () => {
+    try {
+      init = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(' ')[0]);
+    } catch {
+      return proc.exitCode !== null;
+    }
+    return init > 0 || proc.exitCode !== null;
+  });
+  return { proc, init, out: () => out, err: () => err };
+}
+
+t.test('as PID 1: the exit code passes through', async (t) => {
+  if (!canUnshare(t)) return;
+  const box = sandbox(t);
+  for (const [name, wrap] of Object.entries(wrappers)) {
+    const { proc } = await asPid1(box, wrap(['sh', '-c', 'exit 7']));
+    t.equal((await proc).exitCode, 7, `${name}: 7 -> 7`);
+  }
+});
+
+t.test('as PID 1: a TERM sent to PID 1 reaches the child; its signal death is 143', async (t) => {
+  if (!canUnshare(t)) return;
+  const box = sandbox(t);
+  for (const [name, wrap] of Object.entries(wrappers)) {
+    const { proc, init, out } = await asPid1(box, wrap([fixture('signals.js')]));
+    await waitFor(`${name}: child ready`, () => out().includes('ready'));
+    process.kill(init, 'SIGTERM');
+    const r = await proc;
+    t.match(out(), /got SIGTERM\n/, `${name}: the child got TERM`);
+    t.equal(r.exitCode, 143, `${name}: exit 143`);
+  }
+});
+
+t.test('as PID 1: dozens of orphans leave zero zombies', async (t) => {
+  if (!canUnshare(t)) return;
+  const box = sandbox(t);
+  for (const [name, wrap] of Object.entries(wrappers)) {
+    const { proc, init, out } = await asPid1(box, wrap([fixture('orphans.sh'), '50']));
+    await waitFor(`${name}: orphans made`, () => out().includes('orphaned 50'));
+    await waitFor(`${name}: no zombies`, () => zombiesOf(init) === 0, 3000).catch(() => {});
+    t.equal(zombiesOf(init), 0, `${name}: zero zombies under PID 1`);
+    process.kill(init, 'SIGTERM');
+    await proc;
+  }
+});
+
+t.test('as PID 1: a child ignoring TERM is still alive after the timeout, with a warning', async (t) => {
+  if (!canUnshare(t)) return;
+  const box = sandbox(t);
+  const { proc, init, out, err } = await asPid1(box, wrappers.daemonocle!([fixture('signals.js')]), { SIGNALS_MODE: 'ignore' });
+  await waitFor('child ready', () => out().includes('ready'));
+  const child = Number(/ready (\d+)/.exec(out())?.[1]);
+  t.ok(child > 1, `the child has a namespace pid (${child}) after PID 1's threads`);
+  process.kill(init, 'SIGTERM');
+  await waitFor('the warning', () => err().includes('WARNING'));
+  t.equal(err(), `WARNING: signals.js (PID ${child}) did not exit 0.3 s after SIGTERM; still waiting (no SIGKILL is sent)\n`);
+  t.equal(proc.exitCode, null, 'PID 1 still waiting');
+  t.ok(stat(init), 'PID 1 alive');
+  // Ending the test: kill the namespace's init (the test's doing, not the tool's).
+  process.kill(init, 'SIGKILL');
+  await proc;
+});
+
+t.test('as PID 1: run --pid-file writes pid 1, and status inside the namespace accepts it', async (t) => {
+  if (!canUnshare(t)) return;
+  const box = sandbox(t);
+  const { proc, init, out } = await asPid1(box, [process.execPath, BIN, 'run', '--pid-file', box.pidFile, '--name', 'svc', '--', fixture('signals.js')]);
+  await waitFor('child ready', () => out().includes('ready'));
+  t.match(readFileSync(box.pidFile, 'utf8'), /^1\n\d+\n$/, 'pid 1 and its start time');
+  // A HEALTHCHECK-style status from inside the namespace.
+  const nsenter = await execa('nsenter', ['--target', String(init), '--pid', '--mount', process.execPath, BIN, 'status', '--pid-file', box.pidFile, '--name', 'svc'], { reject: false, env: box.env, extendEnv: false });
+  t.match(nsenter.stdout, /^svc -- pid: 1, status: \w+, uptime: /);
+  t.equal(nsenter.exitCode, 0);
+  const outside = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'svc']);
+  t.equal(outside.exitCode, 1, 'outside the namespace, pid 1 is not that process: not running');
+  t.equal(outside.stderr, `WARNING: Broken pid file ${box.pidFile}\n`);
+  process.kill(init, 'SIGTERM');
+  await proc;
+  t.notOk(existsSync(box.pidFile), 'removed on exit');
+});
