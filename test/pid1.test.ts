@@ -18,6 +18,12 @@ function canUnshare(t: Parameters<Parameters<typeof t.test>[1]>[0]): boolean {
   return true;
 }
 
+t.test('tini, the reference, is here to compare with', async (t) => {
+  if (TINI) return t.pass(`using ${TINI}`);
+  if (process.env.CI === 'true') t.fail('tini is missing (apt-get install tini), and CI=true forbids skipping the comparison');
+  else t.skip('tini not installed: comparing with nothing');
+});
+
 const wrappers: Record<string, (cmd: string[]) => string[]> = {
   daemonocle: (cmd) => [process.execPath, BIN, 'run', '--stop-timeout', '0.3', '--', ...cmd],
   ...(TINI ? { tini: (cmd: string[]) => [TINI, '--', ...cmd] } : {}),
