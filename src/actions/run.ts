@@ -27,6 +27,8 @@ export async function run(opts: ActionOptions): Promise<number> {
     signalGroup: opts.signalGroup,
     stopTimeout: opts.stopTimeout,
     subreaper: opts.subreaper ?? false,
+    grace: opts.grace,
+    notify: opts.notify,
     pidFile,
   });
   if ('exitCode' in end) return end.exitCode;

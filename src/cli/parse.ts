@@ -50,7 +50,7 @@ const LAUNCH: readonly Action[] = ['start', 'restart', 'run'];
 const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, readonly Action[]>> = {
   json: ['status'],
   force: ['stop', 'restart'],
-  grace: ['start', 'restart'],
+  grace: LAUNCH,
   'work-dir': LAUNCH,
   stdout: LAUNCH,
   stderr: LAUNCH,
@@ -59,7 +59,7 @@ const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, readonly Action[]>> = {
   group: LAUNCH,
   'keep-fds': LAUNCH,
   'stop-timeout': ['stop', 'restart', 'run'],
-  notify: ['start', 'restart'],
+  notify: LAUNCH,
   'start-timeout': ['start', 'restart'],
   'reload-signal': ['reload'],
   subreaper: ['run'],

@@ -11,6 +11,7 @@ import { FORWARDED, signalNumber, STOPPING } from '../signals.js';
 import { resolveCommand } from './command.js';
 import type { Credentials } from '../options.js';
 import { startReaping } from './reaper.js';
+import { bridgeSystemd } from './systemd.js';
 
 export interface ForegroundSpec {
   name: string;
@@ -25,6 +26,10 @@ export interface ForegroundSpec {
   signalGroup: boolean;
   stopTimeout: number;
   subreaper: boolean;
+  /** Under systemd: READY=1 once the child survived this many seconds (without `notify`). */
+  grace: number;
+  /** The child reports READY=1 itself through the relayed notify socket. */
+  notify: boolean;
   /** Pid file naming this wrapper, already written; removed on the way out. */
   pidFile: string | undefined;
 }
@@ -69,18 +74,21 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
       throw new DaemonError('output-unwritable', `Cannot open ${option} file ${path}: ${reason(err)}`, { cause: err });
     }
   };
+  const systemd = bridgeSystemd(spec.env, spec.notify);
   const stdio: StdioOptions = ['inherit', output('--stdout', spec.stdoutFile), output('--stderr', spec.stderrFile)];
-  for (const fd of spec.keepFds) stdio[fd] = fd;
+  for (const fd of [...systemd.listenFds, ...spec.keepFds]) stdio[fd] = fd;
+  // LISTEN_PID must be the child's own pid: a shell learns it ($$) and execs the command in place.
+  const finalArgv = systemd.needsListenPid ? ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', ...argv] : argv;
   for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
 
   const previousUmask = spec.umask !== undefined ? process.umask(spec.umask) : undefined;
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const child = spawn(finalArgv[0]!, finalArgv.slice(1), {
     cwd: spec.cwd,
-    env: spec.env,
+    env: systemd.childEnv,
     stdio,
     // With --signal-group the child leads a process group of its own, which gets the signals.
     detached: spec.signalGroup,
-    argv0: command[0],
+    argv0: systemd.needsListenPid ? 'sh' : command[0],
   });
   if (previousUmask !== undefined) process.umask(previousUmask);
   for (const fd of opened) closeSync(fd);
@@ -91,6 +99,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
     child.once('error', resolve);
   });
   if (spawnError || pid === undefined) {
+    await systemd.close();
     const code = (spawnError as NodeJS.ErrnoException | undefined)?.code;
     throw new DaemonError('command-unusable', `Cannot run ${spec.argv[0]}: ${reason(spawnError)}`, {
       exitCode: code === 'ENOENT' ? 127 : 126,
@@ -111,6 +120,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
       }
       forwarded.add(sig);
       if (STOPPING.has(sig)) {
+        systemd.notify(`STOPPING=1\nSTATUS=Stopping ${spec.name}: ${sig} sent to PID ${pid}`);
         if (stopTimer === undefined && spec.stopTimeout >= 0) {
           stopTimer = setTimeout(() => {
             warn(`${spec.name} (PID ${pid}) did not exit ${spec.stopTimeout} s after ${sig}; still waiting (no SIGKILL is sent)`);
@@ -123,11 +133,23 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   }
   const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
 
+  // Readiness for systemd: the child's own READY=1 (relayed), or surviving the grace window.
+  let exited = false;
+  let readyTimer: NodeJS.Timeout | undefined;
+  if (!spec.notify) {
+    readyTimer = setTimeout(() => {
+      if (!exited) systemd.notify(`READY=1\nSTATUS=${spec.name} is running (PID ${pid})`);
+    }, spec.grace * 1000);
+  }
+
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.once('exit', (c, s) => resolve([c, s]));
   });
+  exited = true;
   clearTimeout(stopTimer);
+  clearTimeout(readyTimer);
   stopReaping();
+  await systemd.close();
   if (spec.pidFile) removePidFileIfOwn(spec.pidFile, process.pid);
   for (const [sig, handler] of handlers) process.removeListener(sig, handler);
 

@@ -1,0 +1,68 @@
+// `run` under systemd: READY=1 when the child is up, STATUS= lines, STOPPING=1, a relay for the
+// child's own notifications (so NotifyAccess=main hears them from the main pid, the wrapper),
+// socket-activation fds handed on with LISTEN_PID naming the child, WATCHDOG_USEC passed through.
+import { NotifyServer, sdNotify, type NotifyFields } from '../notify.js';
+
+/** Keys that carry fds or would move systemd's idea of the main pid: never relayed. */
+const NOT_RELAYED = new Set(['MAINPID', 'BARRIER', 'FDSTORE', 'FDSTOREREMOVE', 'FDNAME', 'FDPOLL']);
+
+export interface SystemdBridge {
+  /** The child's environment: NOTIFY_SOCKET replaced or removed, LISTEN_* and WATCHDOG_* fixed. */
+  childEnv: NodeJS.ProcessEnv;
+  /** Socket-activation fds (3, 4, ...) the child must inherit at the same numbers. */
+  listenFds: number[];
+  /** Set LISTEN_PID to the child's own pid, which only exists once it runs (via `sh -c`). */
+  needsListenPid: boolean;
+  /** Resolves when the child says READY=1 (with --notify); undefined otherwise. */
+  childReady: Promise<void> | undefined;
+  notify(message: string): void;
+  close(): Promise<void>;
+}
+
+export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean): SystemdBridge {
+  const socket = env.NOTIFY_SOCKET;
+  const childEnv: NodeJS.ProcessEnv = { ...env };
+  delete childEnv.NOTIFY_SOCKET;
+
+  // Socket activation: ours when LISTEN_PID names us; the child gets them with its own pid.
+  const count = Number(env.LISTEN_FDS ?? 0);
+  const forUs = env.LISTEN_PID === String(process.pid) && Number.isInteger(count) && count > 0;
+  const listenFds = forUs ? Array.from({ length: count }, (_, i) => 3 + i) : [];
+  if (!forUs) {
+    delete childEnv.LISTEN_PID;
+    delete childEnv.LISTEN_FDS;
+    delete childEnv.LISTEN_FDNAMES;
+  }
+  // The watchdog is the child's to feed (relayed with --notify); WATCHDOG_PID would name us.
+  delete childEnv.WATCHDOG_PID;
+
+  let relay: NotifyServer | undefined;
+  let childReady: Promise<void> | undefined;
+  if (relayChild) {
+    const server = NotifyServer.open();
+    if (typeof server === 'string') throw new Error(`cannot serve a notify socket for --notify: ${server}`);
+    relay = server;
+    childEnv.NOTIFY_SOCKET = server.address;
+    childReady = new Promise<void>((resolve) => {
+      server.listen((fields: NotifyFields) => {
+        const lines = Object.entries(fields)
+          .filter(([key]) => !NOT_RELAYED.has(key))
+          .map(([key, value]) => `${key}=${value}`);
+        if (lines.length > 0 && socket) sdNotify(lines.join('\n'), socket);
+        if (fields.READY === '1') resolve();
+      });
+    });
+  }
+  return {
+    childEnv,
+    listenFds,
+    needsListenPid: forUs,
+    childReady,
+    notify: (message) => {
+      if (socket) sdNotify(message, socket);
+    },
+    close: async () => {
+      await relay?.close();
+    },
+  };
+}

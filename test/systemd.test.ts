@@ -1,0 +1,118 @@
+// Under a real systemd (252, booted in a throwaway container): Type=notify with run, run --notify
+// with a notify-aware child, Type=forking with start + PIDFile=, reload, stop, socket activation.
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, fixture } from './helpers.js';
+import { bootSystemd, canBootSystemd, parseShow } from './systemd-harness.js';
+
+const node = process.execPath;
+const dc = `${node} ${BIN}`;
+
+t.test('daemonocle under systemd', async (t) => {
+  if (!canBootSystemd(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'daemonocle-systemd-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const units: Record<string, string> = {
+    // Type=notify + run: READY=1 after the grace window; reload (HUP) and stop reach the child.
+    'plain.service': `[Service]
+Type=notify
+ExecStart=${dc} run --name plain --grace 0.3 --stdout /out/plain.log -- ${node} ${fixture('signals.js')}
+ExecReload=/bin/kill -HUP $MAINPID
+`,
+    // run --notify: the child's own READY=1 and STATUS, relayed under NotifyAccess=main.
+    'aware.service': `[Service]
+Type=notify
+ExecStart=${dc} run --name aware --notify -- /bin/sh -c 'sleep 0.2; systemd-notify --ready --status="child says hi"; exec sleep 1000'
+`,
+    // run --notify with a child that never says READY=1: never active.
+    'silent.service': `[Service]
+Type=notify
+TimeoutStartSec=60
+ExecStart=${dc} run --name silent --notify -- sleep 1000
+`,
+    // Classic Type=forking: start detaches, systemd reads the pid file.
+    'forking.service': `[Service]
+Type=forking
+PIDFile=/run/daemonocle/forking.pid
+ExecStart=${dc} start --name forking --pid-file /run/daemonocle/forking.pid --grace 0.2 -- sleep 1000
+ExecStop=${dc} stop --name forking --pid-file /run/daemonocle/forking.pid
+`,
+    // Socket activation: the child sees the socket as fd 3, LISTEN_PID its own pid.
+    'activated.socket': `[Socket]
+ListenStream=/run/activated.sock
+FileDescriptorName=web
+`,
+    'activated.service': `[Service]
+Type=notify
+ExecStart=${dc} run --name activated --grace 0.2 -- /bin/sh /units/show-activation.sh
+`,
+    // Not a unit: the activated service's script (no unit-file escaping to worry about).
+    'show-activation.sh': `echo "$LISTEN_PID $$ $LISTEN_FDS $LISTEN_FDNAMES" > /out/activated.txt
+readlink /proc/$$/fd/3 >> /out/activated.txt
+exec sleep 1000
+`,
+  };
+  const check = `
+wait_for() { i=0; while [ $i -lt 100 ]; do eval "$1" && return 0; i=$((i+1)); sleep 0.1; done; return 1; }
+mkdir -p /run/daemonocle
+systemctl start plain.service aware.service forking.service
+systemctl start --no-block silent.service
+systemctl start activated.socket
+systemctl start activated.service
+props=Id,ActiveState,SubState,MainPID,StatusText,Result,NRestarts
+systemctl show plain.service aware.service silent.service forking.service activated.service -p $props > /out/up.txt
+for u in plain aware forking; do
+  pid=$(systemctl show $u.service -p MainPID --value)
+  tr '\\0' ' ' < /proc/$pid/cmdline > /out/$u.cmdline
+done
+cat /run/daemonocle/forking.pid > /out/forking.pidfile
+systemctl reload plain.service
+wait_for "grep -q 'got SIGHUP' /out/plain.log"
+systemctl stop plain.service aware.service silent.service forking.service activated.service
+systemctl show plain.service aware.service silent.service forking.service activated.service -p $props > /out/down.txt
+`;
+  const boot = await bootSystemd(dir, units, check);
+  const up = parseShow(boot.read('up.txt'));
+  t.ok(Object.keys(up).length > 0, `systemd booted and reported (${boot.log.split('\n').slice(-3).join(' | ')})`);
+
+  t.test('Type=notify + run: active, MainPID is the wrapper, a status text', async (t) => {
+    t.equal(up['plain.service']?.ActiveState, 'active');
+    t.equal(up['plain.service']?.SubState, 'running');
+    t.match(boot.read('plain.cmdline'), /bin\.js run --name plain /, 'MainPID runs daemonocle run');
+    t.match(up['plain.service']?.StatusText, /^plain is running \(PID \d+\)$/);
+    t.match(boot.read('plain.log'), /got SIGHUP\n/, 'systemctl reload reached the child');
+  });
+
+  t.test('run --notify: the child\'s READY=1 and STATUS, relayed', async (t) => {
+    t.equal(up['aware.service']?.ActiveState, 'active');
+    t.equal(up['aware.service']?.StatusText, 'child says hi');
+    t.match(boot.read('aware.cmdline'), /bin\.js run --name aware --notify/);
+    t.equal(up['silent.service']?.ActiveState, 'activating', 'a child that never notifies never looks ready');
+  });
+
+  t.test('Type=forking + start + PIDFile: MainPID is the daemon from the pid file', async (t) => {
+    t.equal(up['forking.service']?.ActiveState, 'active');
+    const pidFile = boot.read('forking.pidfile');
+    t.equal(up['forking.service']?.MainPID, pidFile.split('\n')[0]);
+    t.match(boot.read('forking.cmdline'), /^sleep 1000 $/, 'the daemon is the command itself');
+  });
+
+  t.test('socket activation: fd 3 is the socket, LISTEN_PID is the child', async (t) => {
+    const [line, target] = boot.read('activated.txt').split('\n');
+    const [listenPid, ownPid, fds, names] = (line ?? '').split(' ');
+    t.equal(listenPid, ownPid, 'LISTEN_PID equals the child\'s own pid');
+    t.equal(fds, '1');
+    t.equal(names, 'web', 'LISTEN_FDNAMES kept');
+    t.match(target, /^socket:\[\d+\]$/, 'fd 3 is a socket');
+  });
+
+  t.test('systemctl stop: every unit inactive with Result=success', async (t) => {
+    const down = parseShow(boot.read('down.txt'));
+    for (const unit of ['plain.service', 'aware.service', 'silent.service', 'forking.service', 'activated.service']) {
+      t.equal(down[unit]?.ActiveState, 'inactive', `${unit} inactive`);
+      t.equal(down[unit]?.Result, 'success', `${unit} Result=success`);
+    }
+  });
+});
