@@ -66,8 +66,29 @@ export function parsePidFile(text: string): { pid: number; startTime: number | u
   return { pid, startTime: Number(second) };
 }
 
+/**
+ * As root, like systemd for PIDFile=: a pid file in a directory that another user owns or may
+ * write to (without the sticky bit) could be swapped under us, so it is not used at all.
+ */
+export function checkPidDirSafety(path: string): void {
+  if (process.getuid?.() !== 0) return;
+  const dir = dirname(path);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    return; // a missing directory is reported where it is needed
+  }
+  if (st.uid !== 0) throw unusable(path, `its directory ${dir} is owned by uid ${st.uid}, not root; refusing to trust it`);
+  const sticky = (st.mode & 0o1000) !== 0;
+  if ((st.mode & 0o022) !== 0 && !sticky) {
+    throw unusable(path, `its directory ${dir} is writable by other users (mode ${(st.mode & 0o7777).toString(8)}); refusing to trust it`);
+  }
+}
+
 /** What the pid file says, checked against /proc. Throws DaemonError when it must not be used. */
 export function inspectPidFile(path: string): PidFileState {
+  checkPidDirSafety(path);
   const content = readGuarded(path);
   if (content === undefined) return { kind: 'missing' };
   const parsed = parsePidFile(content.text);
@@ -170,6 +191,7 @@ export interface PidLock {
  * (read-only directory, no native calls) and `required` is false.
  */
 export async function lockPidFile(path: string, required: boolean): Promise<PidLock | undefined> {
+  checkPidDirSafety(path);
   const lockPath = `${path}.lock`;
   let fd: number;
   try {

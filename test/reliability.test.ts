@@ -1,0 +1,173 @@
+// Faults and hostile surroundings: every way a start or stop can be interrupted or refused ends
+// with a tracked daemon or none, and nothing is signalled that is not the daemon.
+import t from 'tap';
+import { execa } from 'execa';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { alive, BIN, fixture, openFds, readPid, requireRoot, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
+
+/** The invariant: no daemon, or exactly one that the pid file names (pid and start time). */
+function trackedOrNone(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sandbox, label: string): number | undefined {
+  const procs = box.processes().filter((p) => !readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('bin.js'));
+  if (procs.length === 0) {
+    t.pass(`${label}: no daemon`);
+    return undefined;
+  }
+  t.equal(procs.length, 1, `${label}: at most one daemon`);
+  t.ok(existsSync(box.pidFile), `${label}: the daemon is tracked`);
+  const [pid, start] = readFileSync(box.pidFile, 'utf8').split('\n').map(Number);
+  t.equal(pid, procs[0], `${label}: the pid file names it`);
+  t.equal(start, stat(procs[0]!)?.startTime, `${label}: with its start time`);
+  return procs[0];
+}
+
+t.test('a start killed with SIGKILL at any moment leaves a tracked daemon or none', async (t) => {
+  const box = sandbox(t);
+  for (const delay of [0, 2, 5, 10, 20, 30, 45, 60, 80, 120, 200]) {
+    const caller = execa(process.execPath, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '5', '--', 'sleep', '1000'], {
+      env: box.env, extendEnv: false, reject: false, stdin: 'ignore',
+    });
+    await new Promise((r) => setTimeout(r, delay));
+    caller.kill('SIGKILL');
+    await caller;
+    // The session leader and subshell finish their few steps on their own.
+    await waitFor('the launch to settle', () => box.processes().every((p) => !/bin\/(ba)?sh/.test(readFileSync(`/proc/${p}/cmdline`, 'latin1'))), 5000).catch(() => {});
+    const daemon = trackedOrNone(t, box, `killed after ${delay} ms`);
+    if (daemon !== undefined) {
+      const stop = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
+      t.equal(stop.exitCode, 0, `killed after ${delay} ms: stoppable`);
+    }
+  }
+});
+
+t.test('stop during a start waits for it, then stops: nothing left', async (t) => {
+  const box = sandbox(t);
+  const start = box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '1', '--', 'sleep', '1000']);
+  await waitFor('the pid file', () => existsSync(box.pidFile));
+  const stop = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
+  const started = await start;
+  t.equal(started.stdout, 'Starting app ... OK\n', 'the start finished first (it held the lock)');
+  t.equal(stop.stdout, 'Stopping app ... OK\n', 'then the stop');
+  t.same(box.processes(), []);
+  t.notOk(existsSync(box.pidFile));
+});
+
+t.test('start during a stop waits for it, then starts: exactly one new daemon', async (t) => {
+  const box = sandbox(t);
+  const out = join(box.dir, 'out.log');
+  // A daemon that takes a while to stop: it traps TERM and leaves 0.5 s later.
+  const slow = ['sh', '-c', 'trap "sleep 0.5; exit 0" TERM; echo ready; while :; do sleep 0.05; done'];
+  t.equal((await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--stdout', out, '--grace', '0.2', '--', ...slow])).exitCode, 0);
+  const old = readPid(box.pidFile);
+  const stop = box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
+  await new Promise((r) => setTimeout(r, 100));
+  const start = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '0.2', '--', 'sleep', '1000']);
+  const stopped = await stop;
+  t.equal(stopped.stdout, 'Stopping app ... OK\n');
+  t.equal(start.stdout, 'Starting app ... OK\n', 'started after the stop finished');
+  t.notOk(alive(old));
+  const fresh = trackedOrNone(t, box, 'after both');
+  t.not(fresh, undefined);
+});
+
+t.test('as root, pid files in unsafe directories are refused', async (t) => {
+  if (!requireRoot(t)) return;
+  const box = sandbox(t);
+  const open = join(box.dir, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  const pidFile = join(open, 'app.pid');
+  const start = await box.cli(['start', '--pid-file', pidFile, '--name', 'app', '--', 'sleep', '1000']);
+  t.equal(start.stderr, `ERROR: Cannot use pid file ${pidFile}: its directory ${open} is writable by other users (mode 777); refusing to trust it\n`);
+  t.equal(start.exitCode, 1);
+  t.notOk(existsSync(`${pidFile}.lock`), 'nothing written there');
+  const owned = join(box.dir, 'owned');
+  mkdirSync(owned);
+  chownSync(owned, 65534, 65534);
+  const status = await box.cli(['status', '--pid-file', join(owned, 'app.pid'), '--name', 'app']);
+  t.match(status.stderr, /is owned by uid 65534, not root; refusing to trust it\n$/);
+  t.equal(status.exitCode, 4);
+  const sticky = join(box.dir, 'sticky');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  const ok = await box.cli(['start', '--pid-file', join(sticky, 'app.pid'), '--name', 'app', '--grace', '0.2', '--', 'sleep', '1000']);
+  t.equal(ok.stdout, 'Starting app ... OK\n', 'a sticky directory like /tmp is fine');
+  t.same(box.processes().length, 1);
+});
+
+async function mountTmpfs(t: Parameters<Parameters<typeof t.test>[1]>[0], dir: string, options: string): Promise<boolean> {
+  mkdirSync(dir);
+  const r = await execa('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { reject: false });
+  if (r.exitCode !== 0) {
+    t.fail(`cannot mount a tmpfs: ${r.stderr}`);
+    return false;
+  }
+  t.teardown(() => execa('umount', ['-l', dir], { reject: false }));
+  return true;
+}
+
+t.test('a read-only or full disk for the pid or log file fails loudly, nothing left running', async (t) => {
+  if (!requireRoot(t)) return;
+  const box = sandbox(t);
+  const ro = join(box.dir, 'ro');
+  if (!(await mountTmpfs(t, ro, 'ro,size=1m,mode=0755'))) return;
+  const roPid = await box.cli(['start', '--pid-file', join(ro, 'app.pid'), '--name', 'app', '--', 'sleep', '1000']);
+  t.equal(roPid.stderr, `ERROR: Cannot write pid file ${join(ro, 'app.pid')}: read-only file system\n`);
+  t.equal(roPid.exitCode, 1);
+  const roLog = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--stdout', join(ro, 'out.log'), '--', 'sleep', '1000']);
+  t.equal(roLog.stdout, 'Starting app ... FAILED\n');
+  t.equal(roLog.stderr, `ERROR: Cannot open --stdout file ${join(ro, 'out.log')}: read-only file system\n`);
+  t.equal(roLog.exitCode, 1);
+  t.same(box.processes(), [], 'nothing running');
+
+  const full = join(box.dir, 'full');
+  if (!(await mountTmpfs(t, full, 'size=64k,mode=0755'))) return;
+  writeFileSync(join(full, 'lock-first.pid.lock'), '');
+  await execa('dd', ['if=/dev/zero', `of=${join(full, 'filler')}`, 'bs=4k'], { reject: false });
+  const fullPid = join(full, 'app.pid');
+  const r = await box.cli(['start', '--pid-file', fullPid, '--name', 'app', '--', 'sleep', '1000']);
+  t.equal(r.stdout, 'Starting app ... FAILED\n');
+  t.equal(r.stderr, `ERROR: Cannot start app: could not write pid file ${fullPid}\n`);
+  t.equal(r.exitCode, 1);
+  t.notOk(existsSync(fullPid));
+  t.same(box.processes(), [], 'the command never ran');
+});
+
+t.test('soak: hundreds of start/status/stop cycles leave nothing behind', async (t) => {
+  const box = sandbox(t);
+  // Four lanes (pid files) in parallel; 300 cycles in all under CI, fewer on a laptop.
+  const perLane = process.env.CI === 'true' ? 75 : 15;
+  const lane = async (n: number) => {
+    const pidFile = join(box.dir, `lane${n}.pid`);
+    const common = ['--pid-file', pidFile, '--name', `lane${n}`];
+    let failures = 0;
+    for (let i = 0; i < perLane; i++) {
+      const start = await box.cli(['start', ...common, '--grace', '0', '--', 'sleep', '1000']);
+      const pid = readPid(pidFile);
+      if (i % 5 === 0 && (await box.cli(['status', ...common])).exitCode !== 0) failures++;
+      const stop = await box.cli(['stop', ...common]);
+      if (start.exitCode !== 0 || stop.exitCode !== 0 || alive(pid) || existsSync(pidFile)) failures++;
+    }
+    return failures;
+  };
+  const failures = await Promise.all([0, 1, 2, 3].map(lane));
+  t.same(failures, [0, 0, 0, 0], `${4 * perLane} cycles, every one clean`);
+  t.same(box.processes(), [], 'no leaked processes');
+  t.equal(zombiesOf(process.pid), 0, 'no zombies of ours');
+});
+
+t.test('storm: concurrent start/restart/stop on one pid file end with one tracked daemon or none', async (t) => {
+  const box = sandbox(t);
+  const args = ['--pid-file', box.pidFile, '--name', 'app'];
+  for (let round = 0; round < 3; round++) {
+    const actions = ['start', 'restart', 'stop', 'start', 'restart', 'stop', 'start', 'start', 'restart', 'stop', 'start', 'restart'];
+    const runs = await Promise.all(actions.map((a) => box.cli(a === 'stop' ? ['stop', ...args] : [a, ...args, '--grace', '0.1', '--', 'sleep', '1000'])));
+    t.ok(runs.every((r) => r.exitCode === 0), `round ${round}: every action succeeded (${runs.map((r) => r.exitCode).join(',')})`);
+    t.notOk(runs.some((r) => /at /.test(r.stderr) && /Error/.test(r.stderr)), 'no stack traces');
+    const daemon = trackedOrNone(t, box, `round ${round}`);
+    if (daemon !== undefined) t.same(openFds(daemon), [0, 1, 2], 'no fds leaked into the daemon');
+  }
+  await box.cli(['stop', ...args]);
+  t.same(box.processes(), []);
+  t.equal(zombiesOf(process.pid), 0);
+});
