@@ -158,6 +158,7 @@ export class Daemon {
       notify: c.notify,
       startTimeout: c.startTimeout,
       reloadSignal: c.reloadSignal,
+      probes: c.probes,
       ...extra,
     };
   }

@@ -4,6 +4,7 @@ import { fstatSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { usageError } from './errors.js';
 import { signalNumber } from './signals.js';
+import type { Probe } from './engine/probes.js';
 import { lookupGroup, lookupUser } from './users.js';
 
 export interface Credentials {
@@ -40,6 +41,8 @@ export interface ActionOptions {
   readyEndsWindow?: boolean;
   /** Signal sent by `reload`. */
   reloadSignal: number;
+  /** Readiness probes: ready once every one succeeds (replaces the grace window). */
+  probes: Probe[];
   /** run: become a child subreaper and reap orphans even when not PID 1. */
   subreaper?: boolean;
 }

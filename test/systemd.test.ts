@@ -2,6 +2,7 @@
 // with a notify-aware child, Type=forking with start + PIDFile=, reload, stop, socket activation.
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, fixture } from './helpers.js';
@@ -10,8 +11,19 @@ import { bootSystemd, canBootSystemd, parseShow } from './systemd-harness.js';
 const node = process.execPath;
 const dc = `${node} ${BIN}`;
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
 t.test('daemonocle under systemd', async (t) => {
   if (!canBootSystemd(t)) return;
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'daemonocle-systemd-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const units: Record<string, string> = {
@@ -39,6 +51,11 @@ PIDFile=/run/daemonocle/forking.pid
 ExecStart=${dc} start --name forking --pid-file /run/daemonocle/forking.pid --grace 0.2 -- sleep 1000
 ExecStop=${dc} stop --name forking --pid-file /run/daemonocle/forking.pid
 `,
+    // Type=notify for a program that knows nothing of systemd: READY=1 when its port opens.
+    'probed.service': `[Service]
+Type=notify
+ExecStart=${dc} run --name probed --ready-port ${port} -- ${node} ${fixture('server-after.js')} ${port} 1500
+`,
     // Socket activation: the child sees the socket as fd 3, LISTEN_PID its own pid.
     'activated.socket': `[Socket]
 ListenStream=/run/activated.sock
@@ -59,6 +76,11 @@ wait_for() { i=0; while [ $i -lt 100 ]; do eval "$1" && return 0; i=$((i+1)); sl
 mkdir -p /run/daemonocle
 systemctl start plain.service aware.service forking.service
 systemctl start --no-block silent.service
+systemctl start --no-block probed.service
+wait_for "systemctl show probed.service -p ActiveState --value | grep -qx activating"
+systemctl show probed.service -p ActiveState --value > /out/probed-early.txt
+wait_for "systemctl is-active -q probed.service"
+systemctl show probed.service -p ActiveState,StatusText > /out/probed-late.txt
 systemctl start activated.socket
 systemctl start activated.service
 props=Id,ActiveState,SubState,MainPID,StatusText,Result,NRestarts
@@ -70,8 +92,8 @@ done
 cat /run/daemonocle/forking.pid > /out/forking.pidfile
 systemctl reload plain.service
 wait_for "grep -q 'got SIGHUP' /out/plain.log"
-systemctl stop plain.service aware.service silent.service forking.service activated.service
-systemctl show plain.service aware.service silent.service forking.service activated.service -p $props > /out/down.txt
+systemctl stop plain.service aware.service silent.service forking.service activated.service probed.service
+systemctl show plain.service aware.service silent.service forking.service activated.service probed.service -p $props > /out/down.txt
 `;
   const boot = await bootSystemd(dir, units, check);
   const up = parseShow(boot.read('up.txt'));
@@ -108,9 +130,16 @@ systemctl show plain.service aware.service silent.service forking.service activa
     t.match(target, /^socket:\[\d+\]$/, 'fd 3 is a socket');
   });
 
+  t.test('Type=notify + run --ready-port: activating until the port opens, then active', async (t) => {
+    t.equal(boot.read('probed-early.txt'), 'activating\n');
+    const late = parseShow(`Id=probed.service\n${boot.read('probed-late.txt')}`)['probed.service'];
+    t.equal(late?.ActiveState, 'active');
+    t.match(late?.StatusText, new RegExp(`^probed is running \\(PID \\d+\\), port 127\\.0\\.0\\.1:${port} ready$`));
+  });
+
   t.test('systemctl stop: every unit inactive with Result=success', async (t) => {
     const down = parseShow(boot.read('down.txt'));
-    for (const unit of ['plain.service', 'aware.service', 'silent.service', 'forking.service', 'activated.service']) {
+    for (const unit of ['plain.service', 'aware.service', 'silent.service', 'forking.service', 'activated.service', 'probed.service']) {
       t.equal(down[unit]?.ActiveState, 'inactive', `${unit} inactive`);
       t.equal(down[unit]?.Result, 'success', `${unit} Result=success`);
     }

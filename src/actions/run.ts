@@ -29,6 +29,7 @@ export async function run(opts: ActionOptions): Promise<number> {
     subreaper: opts.subreaper ?? false,
     grace: opts.grace,
     notify: opts.notify,
+    probes: opts.probes,
     pidFile,
   });
   if ('exitCode' in end) return end.exitCode;

@@ -18,8 +18,8 @@ export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
     stderrFile: opts.stderrFile,
     keepFds: opts.keepFds,
     pidFile: opts.pidFile,
-    readiness: opts.notify
-      ? { kind: 'notify', timeoutSeconds: opts.startTimeout }
+    readiness: opts.notify || opts.probes.length > 0
+      ? { kind: 'wait', notify: opts.notify, probes: opts.probes, timeoutSeconds: opts.startTimeout }
       : { kind: 'grace', seconds: opts.grace, readyEndsWindow: opts.readyEndsWindow ?? false },
   };
 }

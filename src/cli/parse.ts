@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { usageError } from '../errors.js';
 import { SIGHUP } from '../signals.js';
+import { parsePortProbe } from '../engine/probes.js';
 import {
   absolute,
   defaultName,
@@ -41,6 +42,9 @@ const OPTIONS = {
   'start-timeout': { type: 'string' },
   'reload-signal': { type: 'string' },
   subreaper: { type: 'boolean' },
+  'ready-port': { type: 'string', multiple: true },
+  'ready-file': { type: 'string', multiple: true },
+  'ready-cmd': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -60,7 +64,10 @@ const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, readonly Action[]>> = {
   'keep-fds': LAUNCH,
   'stop-timeout': ['stop', 'restart', 'run'],
   notify: LAUNCH,
-  'start-timeout': ['start', 'restart'],
+  'start-timeout': LAUNCH,
+  'ready-port': LAUNCH,
+  'ready-file': LAUNCH,
+  'ready-cmd': LAUNCH,
   'reload-signal': ['reload'],
   subreaper: ['run'],
 };
@@ -150,6 +157,11 @@ export function parseCli(argv: string[]): ParsedCli {
     startTimeout: values['start-timeout'] !== undefined ? parseSeconds('--start-timeout', values['start-timeout']) : 90,
     reloadSignal: values['reload-signal'] !== undefined ? parseSignal('--reload-signal', values['reload-signal']) : SIGHUP,
     subreaper: values.subreaper ?? false,
+    probes: [
+      ...(values['ready-port'] ?? []).map((v) => parsePortProbe('--ready-port', v)),
+      ...(values['ready-file'] ?? []).map((v) => ({ kind: 'file' as const, path: absolute(nonEmpty('--ready-file', v)) })),
+      ...(values['ready-cmd'] ?? []).map((v) => ({ kind: 'cmd' as const, command: nonEmpty('--ready-cmd', v) })),
+    ],
   };
   return { kind: 'action', action, options };
 }

@@ -18,6 +18,7 @@ import { NotifyServer } from '../notify.js';
 import { signalName } from '../signals.js';
 import type { LaunchSpec, StartOutcome } from './launch-spec.js';
 import { resolveCommand } from './command.js';
+import { waitForProbes } from './probes.js';
 
 /** Exit code of the subshell when it could not write the pid file (the command never ran). */
 const PIDFILE_FAILED = 125;
@@ -210,7 +211,12 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
 
     const r = spec.readiness;
     const windowMs = (r.kind === 'grace' ? r.seconds : r.timeoutSeconds) * 1000;
-    const result = await watchStartupWindow(pid, windowMs, subreaping, leaderExit, notify?.ready);
+    const probing = new AbortController();
+    const conditions: Promise<unknown>[] = [];
+    if (notify) conditions.push(notify.ready);
+    if (r.kind === 'wait' && r.probes.length > 0) conditions.push(waitForProbes(r.probes, spec.env, probing.signal));
+    const ready = conditions.length > 0 ? Promise.all(conditions).then(() => undefined) : undefined;
+    const result = await watchStartupWindow(pid, windowMs, subreaping, leaderExit, ready).finally(() => probing.abort());
     if (result === 'up' || result === 'ready') return { ok: true, pid };
     if (result === 'window-over') {
       if (r.kind === 'grace') return { ok: true, pid };
@@ -233,10 +239,10 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
 /** The notification socket a daemon may say READY=1 on, when the readiness rule listens for it. */
 function openNotify(spec: LaunchSpec): { server: NotifyServer; ready: Promise<void> } | undefined {
   const r = spec.readiness;
-  if (r.kind === 'grace' && !r.readyEndsWindow) return undefined;
+  if (r.kind === 'grace' ? !r.readyEndsWindow : !r.notify) return undefined;
   const server = NotifyServer.open();
   if (typeof server === 'string') {
-    if (r.kind === 'notify') throw new DaemonError('unsupported', `Cannot wait for READY=1: ${server}`);
+    if (r.kind === 'wait') throw new DaemonError('unsupported', `Cannot wait for READY=1: ${server}`);
     return undefined;
   }
   const ready = new Promise<void>((resolve) => server.listen((fields) => fields.READY === '1' && resolve()));

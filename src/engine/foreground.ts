@@ -12,6 +12,7 @@ import { resolveCommand } from './command.js';
 import type { Credentials } from '../options.js';
 import { startReaping } from './reaper.js';
 import { bridgeSystemd } from './systemd.js';
+import { describeProbe, waitForProbes, type Probe } from './probes.js';
 
 export interface ForegroundSpec {
   name: string;
@@ -30,6 +31,8 @@ export interface ForegroundSpec {
   grace: number;
   /** The child reports READY=1 itself through the relayed notify socket. */
   notify: boolean;
+  /** Without notify: READY=1 once every probe succeeded (instead of the grace window). */
+  probes: Probe[];
   /** Pid file naming this wrapper, already written; removed on the way out. */
   pidFile: string | undefined;
 }
@@ -136,16 +139,22 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   // Readiness for systemd: the child's own READY=1 (relayed), or surviving the grace window.
   let exited = false;
   let readyTimer: NodeJS.Timeout | undefined;
-  if (!spec.notify) {
-    readyTimer = setTimeout(() => {
-      if (!exited) systemd.notify(`READY=1\nSTATUS=${spec.name} is running (PID ${pid})`);
-    }, spec.grace * 1000);
+  const probing = new AbortController();
+  const announceReady = (how: string) => {
+    if (!exited) systemd.notify(`READY=1\nSTATUS=${spec.name} is running (PID ${pid})${how}`);
+  };
+  if (!spec.notify && spec.probes.length > 0) {
+    systemd.notify(`STATUS=Waiting for ${spec.probes.map(describeProbe).join(', ')}`);
+    void waitForProbes(spec.probes, systemd.childEnv, probing.signal).then((ok) => ok && announceReady(`, ${spec.probes.map(describeProbe).join(', ')} ready`));
+  } else if (!spec.notify) {
+    readyTimer = setTimeout(() => announceReady(''), spec.grace * 1000);
   }
 
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.once('exit', (c, s) => resolve([c, s]));
   });
   exited = true;
+  probing.abort();
   clearTimeout(stopTimer);
   clearTimeout(readyTimer);
   stopReaping();

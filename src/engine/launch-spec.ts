@@ -1,15 +1,16 @@
 import type { Credentials } from '../options.js';
+import type { Probe } from './probes.js';
 
 /**
  * When a detached start counts as up:
  * - grace: alive at the end of the window; with readyEndsWindow, an sd_notify READY=1 from the
  *   daemon (the library's daemon.ready()) ends the window early;
- * - notify: the daemon sends READY=1 before timeoutSeconds; past that the start is FAILED but
- *   the daemon is left running and tracked.
+ * - wait: the daemon sends READY=1 (notify) and/or every probe succeeds, before timeoutSeconds;
+ *   past that the start is FAILED but the daemon is left running and tracked.
  */
 export type Readiness =
   | { kind: 'grace'; seconds: number; readyEndsWindow?: boolean }
-  | { kind: 'notify'; timeoutSeconds: number };
+  | { kind: 'wait'; notify: boolean; probes: Probe[]; timeoutSeconds: number };
 
 /** Everything the engine needs to launch one daemon, whoever asked for it (CLI or library). */
 export interface LaunchSpec {

@@ -2,6 +2,7 @@
 // the bad value (the CLI helper turns the same mistakes into ERROR + exit 2).
 import { basename, resolve } from 'node:path';
 import { DaemonError } from '../errors.js';
+import { parsePortProbe, type Probe } from '../engine/probes.js';
 import { defaultPidFile, parseKeepFds, parseName, parseSeconds, parseSignal, parseUmask, resolveCredentials, type Credentials } from '../options.js';
 
 export type Worker = () => unknown;
@@ -40,6 +41,12 @@ export interface DaemonOptions {
   signalGroup?: boolean;
   /** Signal the reload action sends. Default 'SIGHUP'. */
   reloadSignal?: string | number;
+  /** Probe: ready once a TCP connect to [HOST:]PORT succeeds (HOST default 127.0.0.1). */
+  readyPort?: number | string;
+  /** Probe: ready once this file exists. */
+  readyFile?: string;
+  /** Probe: ready once this shell command exits 0. */
+  readyCmd?: string;
 }
 
 export interface DaemonConfig {
@@ -65,11 +72,13 @@ export interface DaemonConfig {
   /** Set by cli() flags only: stop --force, status --json. */
   force: boolean;
   json: boolean;
+  probes: Probe[];
 }
 
 const KNOWN = new Set([
   'name', 'worker', 'shutdownCallback', 'pidFile', 'detach', 'workDir', 'stdoutFile', 'stderrFile', 'umask', 'uid', 'gid',
   'closeOpenFiles', 'keepFds', 'stopTimeout', 'grace', 'notify', 'startTimeout', 'signalGroup', 'reloadSignal',
+  'readyPort', 'readyFile', 'readyCmd',
 ]);
 
 function describe(value: unknown): string {
@@ -160,6 +169,19 @@ export function resolveDaemonConfig(options: DaemonOptions): DaemonConfig {
   if (typeof reloadValue !== 'number' && !isStr(reloadValue)) throw bad('reloadSignal', 'a signal name or number', reloadValue);
   const reloadSignal = via('reloadSignal', 'a signal name or number', reloadValue, () => parseSignal('reloadSignal', reloadValue));
 
+  const probes: Probe[] = [];
+  if (o.readyPort !== undefined) {
+    const value = o.readyPort;
+    if (typeof value !== 'number' && !isStr(value)) throw bad('readyPort', 'a port or "HOST:PORT"', value);
+    probes.push(via('readyPort', 'a port or "HOST:PORT"', value, () => parsePortProbe('readyPort', String(value))));
+  }
+  const readyFile = optionalPath('readyFile', o.readyFile);
+  if (readyFile !== undefined) probes.push({ kind: 'file', path: readyFile });
+  if (o.readyCmd !== undefined) {
+    if (!isStr(o.readyCmd) || o.readyCmd === '') throw bad('readyCmd', 'a non-empty shell command', o.readyCmd);
+    probes.push({ kind: 'cmd', command: o.readyCmd });
+  }
+
   const pidFile = optionalPath('pidFile', o.pidFile);
   return {
     name,
@@ -183,6 +205,7 @@ export function resolveDaemonConfig(options: DaemonOptions): DaemonConfig {
     reloadSignal,
     force: false,
     json: false,
+    probes,
   };
 }
 

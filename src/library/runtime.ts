@@ -6,6 +6,7 @@ import { onExit } from 'signal-exit';
 import { error, out, warn } from '../log.js';
 import { pidfdOpen, waitReadable } from '../native.js';
 import { sdNotify } from '../notify.js';
+import { waitForProbes } from '../engine/probes.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
 import { isGone, readStat } from '../proc.js';
 import { signalNumber } from '../signals.js';
@@ -47,7 +48,13 @@ export class WorkerRuntime {
   async run(): Promise<never> {
     const { config } = this.ctx;
     this.installHandlers();
-    if (this.ctx.underSystemd && !config.notify) setTimeout(() => this.ready(), config.grace * 1000).unref();
+    if (this.ctx.underSystemd && !config.notify) {
+      if (config.probes.length > 0) {
+        void waitForProbes(config.probes, process.env, new AbortController().signal).then((ok) => ok && this.ready());
+      } else {
+        setTimeout(() => this.ready(), config.grace * 1000).unref();
+      }
+    }
     // The daemon lives as long as its worker, even a worker whose promise holds no handle open.
     this.keepAlive = setInterval(() => {}, 1 << 30);
     try {

@@ -1,0 +1,93 @@
+// Readiness probes for programs that never send READY=1: a TCP port that accepts connections, a
+// file that appears, a shell command that exits 0. Probed quickly at first, then backing off,
+// and abandoned the moment the caller stops waiting (the daemon died, or the timeout passed).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { usageError } from '../errors.js';
+
+export type Probe =
+  | { kind: 'port'; host: string; port: number }
+  | { kind: 'file'; path: string }
+  | { kind: 'cmd'; command: string };
+
+const FIRST_DELAY_MS = 10;
+const MAX_DELAY_MS = 250;
+const ATTEMPT_TIMEOUT_MS = 2000;
+
+/** `PORT`, `HOST:PORT` or `[IPV6]:PORT`; the host defaults to 127.0.0.1. */
+export function parsePortProbe(option: string, value: string): Probe {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:[\]]+):(\d+)$/.exec(value) ?? /^()(\d+)$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw usageError(`${option} takes [HOST:]PORT (e.g. 8080, 127.0.0.1:8080, [::1]:8080), not '${value}'`);
+  }
+  return { kind: 'port', host: m[1] || '127.0.0.1', port };
+}
+
+export function describeProbe(p: Probe): string {
+  if (p.kind === 'port') return `port ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
+  if (p.kind === 'file') return `file ${p.path}`;
+  return `command ${p.command}`;
+}
+
+function tryPort(host: string, port: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+      socket.destroy();
+      resolve(ok);
+    };
+    const abort = () => done(false);
+    const timer = setTimeout(() => done(false), ATTEMPT_TIMEOUT_MS);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
+function tryCommand(command: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: 'ignore', env });
+    // Our own probe process: a TERM when it overstays or the wait is over.
+    const stop = () => child.kill('SIGTERM');
+    const timer = setTimeout(stop, ATTEMPT_TIMEOUT_MS);
+    signal.addEventListener('abort', stop, { once: true });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+      resolve(code === 0 && !signal.aborted);
+    });
+  });
+}
+
+function attempt(p: Probe, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<boolean> {
+  if (p.kind === 'port') return tryPort(p.host, p.port, signal);
+  if (p.kind === 'file') return Promise.resolve(existsSync(p.path));
+  return tryCommand(p.command, env, signal);
+}
+
+/** Resolves true once every probe has succeeded (each once), false if aborted first. */
+export async function waitForProbes(probes: Probe[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<boolean> {
+  const pending = new Set(probes);
+  let delay = FIRST_DELAY_MS;
+  while (!signal.aborted) {
+    for (const p of [...pending]) {
+      if (await attempt(p, env, signal)) pending.delete(p);
+      if (signal.aborted) return false;
+    }
+    if (pending.size === 0) return true;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    delay = Math.min(MAX_DELAY_MS, Math.ceil(delay * 1.5));
+  }
+  return false;
+}
