@@ -14,7 +14,10 @@ const START = `  --work-dir DIR         working directory of the daemon (default
   --group GROUP          run the command with GROUP (name or gid)
   --grace SECONDS        startup window: dying inside it is a failed start (default: 1)
   --notify               wait for the daemon's own sd_notify READY=1 instead of the window
-  --start-timeout SECONDS  with --notify: how long to wait for READY=1 (default: 90)
+  --ready-port [HOST:]PORT  probe: ready once a TCP connect succeeds
+  --ready-file PATH      probe: ready once PATH exists
+  --ready-cmd 'CMD'      probe: ready once CMD exits 0
+  --start-timeout SECONDS  with --notify or a probe: how long to wait (default: 90)
   --keep-fds LIST        extra open fds the daemon inherits, e.g. 3,4`;
 
 const STOP = `  --stop-timeout SECONDS how long stop waits for the exit (default: 10)
