@@ -190,3 +190,16 @@ export function requireRoot(t: Test): boolean {
   t.skip('needs root');
   return false;
 }
+
+/** Environment for test/fixtures/lib-app.js: its pid file, callback log and output files in the sandbox. */
+export function libAppEnv(box: Sandbox, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...box.env,
+    APP_PID_FILE: box.pidFile,
+    APP_CALLBACK_LOG: join(box.dir, 'callback.log'),
+    APP_CALLBACK_DONE: join(box.dir, 'callback.done'),
+    APP_STDOUT: join(box.dir, 'out.log'),
+    APP_STDERR: join(box.dir, 'err.log'),
+    ...extra,
+  };
+}

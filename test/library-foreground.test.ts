@@ -3,20 +3,12 @@ import t from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, readPid, sandbox, waitFor, type Sandbox } from './helpers.js';
+import { fixture, libAppEnv, readPid, sandbox, waitFor, type Sandbox } from './helpers.js';
 import { NotifyServer, type NotifyFields } from '../dist/notify.js';
 
 const APP = fixture('lib-app.js');
 
-function appEnv(box: Sandbox, extra: Record<string, string> = {}) {
-  return {
-    ...box.env,
-    APP_PID_FILE: box.pidFile,
-    APP_CALLBACK_LOG: join(box.dir, 'callback.log'),
-    APP_CALLBACK_DONE: join(box.dir, 'callback.done'),
-    ...extra,
-  };
-}
+const appEnv = libAppEnv;
 
 /** Starts the app in front and resolves once its worker printed its first line. */
 async function inFront(box: Sandbox, args: string[], extra: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore') {

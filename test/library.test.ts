@@ -2,20 +2,11 @@
 import t from 'tap';
 import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, fixture, readPid, ROOT, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
+import { alive, fixture, libAppEnv, readPid, ROOT, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 
 const APP = fixture('lib-app.js');
 
-function appEnv(box: Sandbox, extra: Record<string, string> = {}) {
-  return {
-    ...box.env,
-    APP_PID_FILE: box.pidFile,
-    APP_CALLBACK_LOG: join(box.dir, 'callback.log'),
-    APP_STDOUT: join(box.dir, 'out.log'),
-    APP_STDERR: join(box.dir, 'err.log'),
-    ...extra,
-  };
-}
+const appEnv = libAppEnv;
 
 const app = (box: Sandbox, args: string[], extra: Record<string, string> = {}) => box.node(APP, args, { env: appEnv(box, extra) });
 const callbacks = (box: Sandbox) => {

@@ -3,6 +3,7 @@ import { warn } from '../log.js';
 import { claimPidFile } from '../pidfile.js';
 import type { ActionOptions } from '../options.js';
 import { runForeground } from '../engine/foreground.js';
+import { commandSpecFrom } from './start.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
@@ -15,15 +16,7 @@ export async function run(opts: ActionOptions): Promise<number> {
     }
   }
   const end = await runForeground({
-    name: opts.name,
-    argv: opts.command,
-    env: opts.env ?? process.env,
-    cwd: opts.workDir,
-    umask: opts.umask,
-    credentials: opts.credentials,
-    stdoutFile: opts.stdoutFile,
-    stderrFile: opts.stderrFile,
-    keepFds: opts.keepFds,
+    ...commandSpecFrom(opts),
     signalGroup: opts.signalGroup,
     stopTimeout: opts.stopTimeout,
     subreaper: opts.subreaper ?? false,

@@ -2,11 +2,12 @@ import { DaemonError, EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
 import { ensurePidDir, inspectPidFile, lockPidFile, removeStalePidFile, type PidLock } from '../pidfile.js';
 import { launchDetached } from '../engine/detach.js';
-import type { LaunchSpec } from '../engine/launch-spec.js';
+import type { CommandSpec, LaunchSpec } from '../engine/launch-spec.js';
 import type { ActionOptions } from '../options.js';
 import { signalNumber } from '../signals.js';
 
-export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
+/** The command part of a launch, shared by `start` (detached) and `run` (in front). */
+export function commandSpecFrom(opts: ActionOptions): CommandSpec {
   return {
     name: opts.name,
     argv: opts.command,
@@ -17,6 +18,12 @@ export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
     stdoutFile: opts.stdoutFile,
     stderrFile: opts.stderrFile,
     keepFds: opts.keepFds,
+  };
+}
+
+export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
+  return {
+    ...commandSpecFrom(opts),
     pidFile: opts.pidFile,
     readiness: opts.notify || opts.probes.length > 0
       ? { kind: 'wait', notify: opts.notify, probes: opts.probes, timeoutSeconds: opts.startTimeout }

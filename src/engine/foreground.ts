@@ -10,20 +10,12 @@ import { removePidFileIfOwn } from '../pidfile.js';
 import { FORWARDED, signalNumber, STOPPING } from '../signals.js';
 import { resolveCommand } from './command.js';
 import type { Credentials } from '../options.js';
+import type { CommandSpec } from './launch-spec.js';
 import { startReaping } from './reaper.js';
 import { bridgeSystemd } from './systemd.js';
 import { describeProbe, waitForProbes, type Probe } from './probes.js';
 
-export interface ForegroundSpec {
-  name: string;
-  argv: string[];
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  umask: number | undefined;
-  credentials: Credentials;
-  stdoutFile: string | undefined;
-  stderrFile: string | undefined;
-  keepFds: number[];
+export interface ForegroundSpec extends CommandSpec {
   signalGroup: boolean;
   stopTimeout: number;
   subreaper: boolean;

@@ -12,8 +12,8 @@ export type Readiness =
   | { kind: 'grace'; seconds: number; readyEndsWindow?: boolean }
   | { kind: 'wait'; notify: boolean; probes: Probe[]; timeoutSeconds: number };
 
-/** Everything the engine needs to launch one daemon, whoever asked for it (CLI or library). */
-export interface LaunchSpec {
+/** What any launch needs, detached or in front: the command and the process it runs as. */
+export interface CommandSpec {
   name: string;
   /** The command and its arguments; argv[0] is looked up in env.PATH when it has no '/'. */
   argv: string[];
@@ -26,6 +26,10 @@ export interface LaunchSpec {
   stderrFile: string | undefined;
   /** Extra fds of the caller the daemon inherits at the same numbers. */
   keepFds: number[];
+}
+
+/** Everything the engine needs to launch one daemon, whoever asked for it (CLI or library). */
+export interface LaunchSpec extends CommandSpec {
   pidFile: string;
   readiness: Readiness;
 }
