@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// Benchmarks: each figure is the median of several runs, printed with its ratio to a reference
+// measured in the same run (a bare `node -e 0` boot, start-stop-daemon, tini, dumb-init).
+// Absolute times on these shared machines lie; ratios measured side by side do not (as much).
+//   npm run bench            (as root for the PID 1 figures; they are skipped otherwise)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'dist', 'bin.js');
+const NODE = process.execPath;
+const RUNS = Number(process.env.BENCH_RUNS ?? 11);
+const dir = mkdtempSync(join(tmpdir(), 'daemonocle-bench-'));
+const isRoot = process.getuid?.() === 0;
+const which = (name) => ['/usr/bin/', '/usr/sbin/', '/bin/', '/sbin/'].map((d) => d + name).find(existsSync);
+const TINI = which('tini');
+const DUMB_INIT = which('dumb-init');
+const SSD = which('start-stop-daemon');
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (n) => `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms`;
+const rows = [];
+const row = (figure, value, reference, ratio, target) => {
+  rows.push({ figure, value, reference, ratio, target });
+  console.log(`${figure.padEnd(52)} ${value.padStart(10)}   vs ${reference.padEnd(28)} ${ratio.padStart(7)}   ${target}`);
+};
+
+/** Wall time of one command, in ms. */
+function timeOnce(cmd, args, options = {}) {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { stdio: 'ignore', ...options });
+  const t = performance.now() - t0;
+  if (r.status !== 0 && !options.anyExit) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  return t;
+}
+
+function timeMany(fn) {
+  const times = [];
+  for (let i = 0; i < RUNS; i++) times.push(fn(i));
+  return median(times);
+}
+
+const dc = (...args) => [BIN, ...args];
+const pidOf = (file) => Number(readFileSync(file, 'utf8').split('\n')[0]);
+const stat = (pid) => {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+};
+const rssKiB = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+const sleepMs = (n) => new Promise((r) => setTimeout(r, n));
+async function until(cond, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleepMs(2);
+  }
+}
+
+console.log(`daemonocle benchmarks: node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${RUNS} runs each (medians)\n`);
+
+// --- the reference: a bare Node boot
+const nodeBoot = timeMany(() => timeOnce(NODE, ['-e', '0']));
+row('bare `node -e 0` boot (reference)', ms(nodeBoot), '-', '1.00x', '');
+
+// --- start --notify of a daemon that is ready at once
+{
+  const pidFile = join(dir, 'start.pid');
+  const ready = ['sh', '-c', 'systemd-notify --ready; exec sleep 1000'];
+  const start = timeMany(() => {
+    const t = timeOnce(NODE, dc('start', '--pid-file', pidFile, '--notify', '--', ...ready));
+    timeOnce(NODE, dc('stop', '--pid-file', pidFile));
+    return t;
+  });
+  row('start --notify (daemon ready at once) to OK', ms(start), `node boot ${ms(nodeBoot)}`, `${(start / nodeBoot).toFixed(2)}x`, 'target <= 3x, stretch 2x');
+  const flag = join(dir, 'flag');
+  spawnSync('touch', [flag]);
+  const probe = timeMany(() => {
+    const t = timeOnce(NODE, dc('start', '--pid-file', pidFile, '--ready-file', flag, '--', 'sleep', '1000'));
+    timeOnce(NODE, dc('stop', '--pid-file', pidFile));
+    return t;
+  });
+  row('start --ready-file (file already there) to OK', ms(probe), `node boot ${ms(nodeBoot)}`, `${(probe / nodeBoot).toFixed(2)}x`, '');
+  if (SSD) {
+    const ssdPid = join(dir, 'ssd.pid');
+    const ssd = timeMany(() => {
+      const t = timeOnce(SSD, ['--start', '--background', '--make-pidfile', '--pidfile', ssdPid, '--exec', '/bin/sleep', '--', '1000']);
+      timeOnce(SSD, ['--stop', '--pidfile', ssdPid, '--remove-pidfile', '--retry', '5'], { anyExit: true });
+      return t;
+    });
+    row('start-stop-daemon --start --background (checks nothing)', ms(ssd), '-', '', '');
+    row('start --notify vs start-stop-daemon', '', `s-s-d ${ms(ssd)}`, `${(start / ssd).toFixed(2)}x`, '');
+  }
+}
+
+// --- status, and how it grows with the process group
+async function withDaemon(members, fn) {
+  const pidFile = join(dir, `group${members}.pid`);
+  const cmd = members <= 1 ? ['sleep', '1000'] : ['sh', '-c', `i=1; while [ $i -lt ${members} ]; do sleep 1000 & i=$((i+1)); done; wait`];
+  timeOnce(NODE, dc('start', '--pid-file', pidFile, '--grace', '0.2', '--', ...cmd));
+  const leader = pidOf(pidFile);
+  const pgrp = stat(leader)[2];
+  await until(() => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && stat(p)?.[2] === pgrp).length >= members);
+  try {
+    return await fn(pidFile);
+  } finally {
+    timeOnce(NODE, dc('stop', '--pid-file', pidFile, '--signal-group'), { anyExit: true });
+  }
+}
+for (const members of [1, 10, 100]) {
+  const t = await withDaemon(members, (pidFile) => timeMany(() => timeOnce(NODE, dc('status', '--pid-file', pidFile))));
+  row(`status, process group of ${members}`, ms(t), `node boot ${ms(nodeBoot)}`, `${(t / nodeBoot).toFixed(2)}x`, members === 1 ? 'target <= 2.5x (0.1 s of it is the %cpu sample)' : '');
+}
+
+// --- stop of a daemon that exits at once on TERM
+{
+  const pidFile = join(dir, 'stop.pid');
+  const stop = timeMany(() => {
+    timeOnce(NODE, dc('start', '--pid-file', pidFile, '--grace', '0', '--', 'sleep', '1000'));
+    return timeOnce(NODE, dc('stop', '--pid-file', pidFile));
+  });
+  row('stop (daemon exits at once on TERM)', ms(stop), `node boot ${ms(nodeBoot)}`, `${(stop / nodeBoot).toFixed(2)}x`, 'target <= 2x');
+}
+
+// --- run: memory of the wrapper
+async function rssOf(argv) {
+  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+  await sleepMs(700);
+  const rss = rssKiB(child.pid);
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return rss;
+}
+{
+  const idle = median([await rssOf([NODE, '-e', 'setInterval(()=>{},1e9)']), await rssOf([NODE, '-e', 'setInterval(()=>{},1e9)']), await rssOf([NODE, '-e', 'setInterval(()=>{},1e9)'])]);
+  const wrapper = median([await rssOf([NODE, BIN, 'run', '--', 'sleep', '1000']), await rssOf([NODE, BIN, 'run', '--', 'sleep', '1000']), await rssOf([NODE, BIN, 'run', '--', 'sleep', '1000'])]);
+  row('run wrapper RSS (child: sleep)', `${(wrapper / 1024).toFixed(1)} MiB`, `idle node ${(idle / 1024).toFixed(1)} MiB`, `${(wrapper / idle).toFixed(2)}x`, 'target <= 1.3x');
+  if (TINI) row('tini RSS', `${((await rssOf([TINI, '-s', '--', 'sleep', '1000'])) / 1024).toFixed(1)} MiB`, '(C, static-ish)', '', '');
+  if (DUMB_INIT) row('dumb-init RSS', `${((await rssOf([DUMB_INIT, 'sleep', '1000'])) / 1024).toFixed(1)} MiB`, '(C)', '', '');
+}
+
+// --- signal forwarding latency: USR1 to the wrapper -> the child's handler runs
+const RECEIVER = `process.on('SIGUSR1', () => process.stdout.write(process.hrtime.bigint() + '\\n')); process.stdout.write('ready\\n'); setInterval(() => {}, 1e9);`;
+async function forwardingLatency(argv) {
+  const child = spawn(argv[0], [...argv.slice(1), NODE, '-e', RECEIVER], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let buf = '';
+  child.stdout.on('data', (d) => (buf += d));
+  await until(() => buf.includes('ready'));
+  await sleepMs(200);
+  const lat = [];
+  for (let i = 0; i < 41; i++) {
+    const before = buf.split('\n').length;
+    const t0 = process.hrtime.bigint();
+    process.kill(child.pid, 'SIGUSR1');
+    await until(() => buf.split('\n').length > before);
+    const lines = buf.trim().split('\n');
+    lat.push(Number(BigInt(lines[lines.length - 1]) - t0) / 1e6);
+    await sleepMs(5);
+  }
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return median(lat);
+}
+{
+  const direct = await forwardingLatency(['env']);
+  const ours = await forwardingLatency([NODE, BIN, 'run', '--']);
+  row('signal to child, no wrapper (signal -> handler)', ms(direct), '-', '', '');
+  if (TINI) {
+    const tini = await forwardingLatency([TINI, '-s', '--']);
+    row('signal forwarding via daemonocle run', ms(ours), `tini ${ms(tini)}`, `${(ours / tini).toFixed(2)}x`, 'target median <= 2 ms');
+  } else {
+    row('signal forwarding via daemonocle run', ms(ours), '-', '', 'target median <= 2 ms');
+  }
+}
+
+// --- reaping 1000 orphans as PID 1
+async function reapTime(initArgv) {
+  // An intermediate shell starts 1000 short-lived processes and exits: they are orphans of PID 1.
+  const script = `sh -c 'i=0; while [ $i -lt 1000 ]; do /bin/true & i=$((i+1)); done'; echo made; exec sleep 1000`;
+  const proc = spawn('unshare', ['--pid', '--fork', '--mount-proc', ...initArgv, 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  await until(() => out.includes('made'), 60_000);
+  const t0 = performance.now();
+  const init = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(' ')[0]);
+  const zombies = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && stat(p)?.[1] === String(init) && stat(p)?.[0] === 'Z').length;
+  let left = zombies();
+  while (left > 0 && performance.now() - t0 < 5000) {
+    await sleepMs(5);
+    left = zombies();
+  }
+  const t = performance.now() - t0;
+  process.kill(init, 'SIGKILL');
+  await new Promise((r) => proc.once('exit', r));
+  return { t, left };
+}
+if (isRoot && which('unshare')) {
+  const ours = await reapTime([NODE, BIN, 'run', '--']);
+  const note = ours.left === 0 ? `0 left after ${ms(ours.t)}` : `${ours.left} zombies left after 5 s`;
+  if (TINI) {
+    const tini = await reapTime([TINI, '--']);
+    row('1000 orphans of PID 1: zombies gone (from the last spawn)', note, `tini ${tini.left === 0 ? ms(tini.t) : `${tini.left} left`}`, '', 'target 0 within 1 s');
+  } else {
+    row('1000 orphans of PID 1: zombies gone (from the last spawn)', note, '-', '', 'target 0 within 1 s');
+  }
+} else {
+  console.log('(PID 1 reaping skipped: needs root and unshare)');
+}
+
+rmSync(dir, { recursive: true, force: true });
+if (process.env.BENCH_MARKDOWN) {
+  console.log('\n| figure | median | reference | ratio | target |\n|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.figure} | ${r.value} | ${r.reference} | ${r.ratio} | ${r.target} |`);
+}
+
