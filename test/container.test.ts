@@ -63,7 +63,17 @@ if (canRunContainers()) {
     const bareMs = Date.now() - t0;
     t.ok(bareMs >= 10_000, `without the wrapper: the whole timeout (${bareMs} ms)`);
     t.equal(await exitCodeOf(bare), 137, 'ended by SIGKILL');
-    t.comment(`podman stop -t 10: ${wrappedMs} ms with daemonocle, ${bareMs} ms without`);
+
+    // For comparison: podman's own --init (catatonit) in front of the bare app.
+    const init = name('init');
+    await podman(['run', '-d', '--init', '--name', init, '--network', 'none', '--entrypoint', 'node', IMAGE, ...app.slice(1)]);
+    await waitForLog(init, 'up');
+    t0 = Date.now();
+    await podman(['stop', '-t', '10', init]);
+    const initMs = Date.now() - t0;
+    t.ok(initMs < 1000, `with --init (catatonit): ${initMs} ms`);
+    t.equal(await exitCodeOf(init), 143);
+    t.comment(`podman stop -t 10: ${wrappedMs} ms with daemonocle, ${initMs} ms with --init, ${bareMs} ms without`);
   });
 
   t.test('a child that traps TERM and exits 0 stops cleanly with 0', async (t) => {
