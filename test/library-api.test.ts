@@ -85,3 +85,21 @@ t.test("closeOpenFiles: false passes the caller's own fds on at the same numbers
   t.equal(closed.exitCode, 0, closed.stderr);
   t.equal(keptCount(readPid(box.pidFile)), 1, 'by default it is not inherited: only its own');
 });
+
+t.test('readyPort: a library daemon is OK once its port accepts connections', async (t) => {
+  const box = sandbox(t);
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const env = { ...box.env, APP_PID_FILE: box.pidFile, APP_PORT: String(port) };
+  const started = Date.now();
+  const r = await box.node(fixture('lib-server.js'), ['start'], { env });
+  t.equal(r.stdout, 'Starting libweb ... OK\n');
+  const took = Date.now() - started;
+  t.ok(took >= 300 && took < 10_000, `after the server listened, long before the 30 s window (${took} ms)`);
+  t.equal((await box.node(fixture('lib-server.js'), ['stop'], { env })).exitCode, 0);
+});
