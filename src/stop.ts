@@ -41,17 +41,22 @@ export function signalVerified(pid: number, expected: ProcStat, signal: number, 
   const pidfd = pidfdOpen(pid);
   try {
     if (!samePid(pid, expected)) return false;
-    if (group) {
-      if (expected.pgrp === ownGroup() || expected.pgrp <= 1) {
-        throw new DaemonError('unsupported', `Refusing to signal process group ${expected.pgrp}: it is the caller's own`);
-      }
-      tryKill(-expected.pgrp, signal);
-    } else if (pidfd < 0 || pidfdSendSignal(pidfd, signal) !== 0) {
-      tryKill(pid, signal);
-    }
+    deliver(pid, pidfd, expected, signal, group);
     return true;
   } finally {
     if (pidfd >= 0) closeSync(pidfd);
+  }
+}
+
+/** One signal to the daemon through its pidfd (or pid), or to its group, never the caller's own. */
+function deliver(pid: number, pidfd: number, stat: ProcStat, signal: number, group: boolean): void {
+  if (group) {
+    if (stat.pgrp === ownGroup() || stat.pgrp <= 1) {
+      throw new DaemonError('unsupported', `Refusing to signal process group ${stat.pgrp}: it is the caller's own`);
+    }
+    tryKill(-stat.pgrp, signal);
+  } else if (pidfd < 0 || pidfdSendSignal(pidfd, signal) !== 0) {
+    tryKill(pid, signal);
   }
 }
 
@@ -63,18 +68,7 @@ export async function stopProcess(req: StopRequest): Promise<StopResult> {
     // The pidfd pins the process: checking identity after opening it closes the reuse race.
     if (!samePid(req.pid, req.stat)) return { stopped: true, killed: false };
     const targets = () => (req.signalGroup ? withLeader(req.pid, groupMembers(req.stat.pgrp)) : [req.pid]);
-    const send = (sig: number) => {
-      if (req.signalGroup) {
-        if (req.stat.pgrp === ownGroup() || req.stat.pgrp <= 1) {
-          throw new DaemonError('unsupported', `Refusing to signal process group ${req.stat.pgrp}: it is the caller's own`);
-        }
-        tryKill(-req.stat.pgrp, sig);
-      } else if (pidfd >= 0) {
-        pidfdSendSignal(pidfd, sig);
-      } else {
-        tryKill(req.pid, sig);
-      }
-    };
+    const send = (sig: number) => deliver(req.pid, pidfd, req.stat, sig, req.signalGroup);
     send(signal);
     const left = await waitGone(targets(), pidfd, req.pid, req.timeoutSeconds * 1000);
     if (left.length === 0) return { stopped: true, killed: false };

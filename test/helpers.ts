@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import type { Test } from 'tap';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -202,4 +203,15 @@ export function libAppEnv(box: Sandbox, extra: Record<string, string> = {}): Nod
     APP_STDERR: join(box.dir, 'err.log'),
     ...extra,
   };
+}
+
+/** A TCP port nobody listens on right now (for probe tests). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer().listen(0, host, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
 }

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { Daemon } from '../dist/index.js';
-import { describeFds, fdTarget, fixture, openFds, readPid, sandbox } from './helpers.js';
+import { describeFds, fdTarget, fixture, freePort, openFds, readPid, sandbox } from './helpers.js';
 
 t.test('bad options throw a TypeError naming the option and the value', async (t) => {
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -88,13 +88,7 @@ t.test("closeOpenFiles: false passes the caller's own fds on at the same numbers
 
 t.test('readyPort: a library daemon is OK once its port accepts connections', async (t) => {
   const box = sandbox(t);
-  const { createServer } = await import('node:net');
-  const port = await new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const env = { ...box.env, APP_PID_FILE: box.pidFile, APP_PORT: String(port) };
   const started = Date.now();
   const r = await box.node(fixture('lib-server.js'), ['start'], { env });

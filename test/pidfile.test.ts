@@ -14,17 +14,22 @@ function bystander(t: Parameters<Parameters<typeof t.test>[1]>[0], env: NodeJS.P
   return child.pid!;
 }
 
+/** status says "not running" (exit 1) and stop warns and signals nothing (exit 0). */
+async function notRunningAndUntouched(t: Parameters<Parameters<typeof t.test>[1]>[0], box: ReturnType<typeof sandbox>, label = '') {
+  const st = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'app']);
+  t.equal(st.stdout, 'app -- not running\n', `${label}status says not running`);
+  t.equal(st.exitCode, 1, `${label}status exit 1`);
+  const stop = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
+  t.equal(stop.stderr, 'WARNING: app is not running\n', `${label}stop warns, signals nothing`);
+  t.equal(stop.exitCode, 0, `${label}stop exit 0`);
+}
+
 t.test('a dead pid: not running, nothing signalled, start replaces it', async (t) => {
   const box = sandbox(t);
   const dead = spawn('true');
   await new Promise((r) => dead.once('exit', r));
   writeFileSync(box.pidFile, `${dead.pid}\n`);
-  const st = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'app']);
-  t.equal(st.stdout, 'app -- not running\n');
-  t.equal(st.exitCode, 1);
-  const stop = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
-  t.equal(stop.stderr, 'WARNING: app is not running\n');
-  t.equal(stop.exitCode, 0);
+  await notRunningAndUntouched(t, box);
   t.notOk(existsSync(box.pidFile), 'stop removed the stale pid file');
   writeFileSync(box.pidFile, `${dead.pid}\n`);
   const start = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '0.2', '--', 'sleep', '1000']);
@@ -42,12 +47,7 @@ t.test('a zombie is not running and is not signalled', async (t) => {
   const zombie = await new Promise<number>((resolve) => parent.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
   await waitFor('zombie', () => stat(zombie)?.state === 'Z');
   writeFileSync(box.pidFile, `${zombie}\n${stat(zombie)!.startTime}\n`);
-  const st = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'app']);
-  t.equal(st.stdout, 'app -- not running\n');
-  t.equal(st.exitCode, 1);
-  const stop = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
-  t.equal(stop.stderr, 'WARNING: app is not running\n');
-  t.equal(stop.exitCode, 0);
+  await notRunningAndUntouched(t, box);
 });
 
 t.test('pid reuse: a live process that is not the daemon is not running and not signalled', async (t) => {
@@ -56,12 +56,7 @@ t.test('pid reuse: a live process that is not the daemon is not running and not 
   await waitFor('bystander', () => alive(other));
   // Recorded start time differs: the pid was reused.
   writeFileSync(box.pidFile, `${other}\n${stat(other)!.startTime - 1}\n`);
-  const st = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'app']);
-  t.equal(st.stdout, 'app -- not running\n');
-  t.equal(st.exitCode, 1);
-  const stop = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
-  t.equal(stop.exitCode, 0);
-  t.equal(stop.stderr, 'WARNING: app is not running\n');
+  await notRunningAndUntouched(t, box);
   t.ok(alive(other), 'the bystander was not signalled');
 
   // A pid file this tool did not write (pid only): a process that started after its mtime is not the daemon.

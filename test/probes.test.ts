@@ -1,21 +1,10 @@
 // Readiness probes: start knows when a program that never speaks sd_notify is really serving.
 import t from 'tap';
-import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, fixture, readPid, sandbox } from './helpers.js';
+import { alive, fixture, freePort, readPid, sandbox } from './helpers.js';
 
 /** A port nobody listens on right now. */
-function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, host, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
-  });
-}
-
 t.test('--ready-port: OK only once the port accepts connections, long before the grace window', async (t) => {
   const box = sandbox(t);
   const port = await freePort();

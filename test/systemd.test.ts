@@ -2,24 +2,13 @@
 // with a notify-aware child, Type=forking with start + PIDFile=, reload, stop, socket activation.
 import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, fixture } from './helpers.js';
+import { BIN, fixture, freePort } from './helpers.js';
 import { bootSystemd, canBootSystemd, parseShow } from './systemd-harness.js';
 
 const node = process.execPath;
 const dc = `${node} ${BIN}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.once('error', reject);
-  });
-}
 
 t.test('daemonocle under systemd', async (t) => {
   if (!canBootSystemd(t)) return;

@@ -7,9 +7,8 @@
 // can therefore waitpid() it for the exit status of an early death. The subshell writes the pid
 // file atomically *before* exec'ing the command, so a caller killed at any moment (even SIGKILL)
 // leaves a tracked daemon or none. When the caller exits the daemon moves on to init.
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { spawn, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { DaemonError, reason } from '../errors.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec, waitPidNoHang } from '../native.js';
 import { isGone, readStat } from '../proc.js';
@@ -18,6 +17,7 @@ import { NotifyServer } from '../notify.js';
 import { signalName } from '../signals.js';
 import type { LaunchSpec, StartOutcome } from './launch-spec.js';
 import { resolveCommand } from './command.js';
+import { withCredentials } from './credentials.js';
 import { waitForProbes } from './probes.js';
 
 /** Exit code of the subshell when it could not write the pid file (the command never ran). */
@@ -62,23 +62,9 @@ const SESSION_SHELL = ['/bin/bash', '/usr/bin/bash'].find((p) => existsSync(p));
 const SHELL_ARGV = SESSION_SHELL ? [SESSION_SHELL, '--posix'] : ['/bin/sh'];
 
 const ENV_BIN = ['/usr/bin/env', '/bin/env'].find((p) => existsSync(p)) ?? 'env';
-const SETPRIV_BIN = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
 /** The argv the subshell execs: signal dispositions reset (sh's `&` ignores INT and QUIT), then privileges dropped. */
 function finalArgv(spec: LaunchSpec, command: string[]): string[] {
-  const argv = [ENV_BIN, '--default-signal'];
-  const { uid, gid, userName } = spec.credentials;
-  if (uid !== undefined || gid !== undefined) {
-    if (SETPRIV_BIN === undefined) {
-      throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
-    }
-    argv.push(SETPRIV_BIN);
-    if (uid !== undefined) argv.push(`--reuid=${uid}`);
-    if (gid !== undefined) argv.push(`--regid=${gid}`);
-    argv.push(uid !== undefined && userName !== undefined ? '--init-groups' : '--clear-groups');
-    argv.push('--');
-  }
-  return [...argv, ...command];
+  return [ENV_BIN, '--default-signal', ...withCredentials(command, spec.credentials)];
 }
 
 interface OutputFiles {
@@ -217,7 +203,7 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
     if (r.kind === 'wait' && r.probes.length > 0) conditions.push(waitForProbes(r.probes, spec.env, probing.signal));
     const ready = conditions.length > 0 ? Promise.all(conditions).then(() => undefined) : undefined;
     const result = await watchStartupWindow(pid, windowMs, subreaping, leaderExit, ready).finally(() => probing.abort());
-    if (result === 'up' || result === 'ready') return { ok: true, pid };
+    if (result === 'ready') return { ok: true, pid };
     if (result === 'window-over') {
       if (r.kind === 'grace') return { ok: true, pid };
       return {
@@ -266,7 +252,7 @@ function readPid(stream: NodeJS.ReadableStream | null): Promise<number | undefin
   });
 }
 
-type WindowResult = 'up' | 'ready' | 'window-over' | { death: string };
+type WindowResult = 'ready' | 'window-over' | { death: string };
 
 /**
  * Watches the daemon until the window ends ('window-over'), it says READY=1 ('ready'), or it dies:

@@ -2,14 +2,14 @@
 // command, become a subreaper if asked, take the pid file, spawn), then one event loop that
 // forwards signals, reaps orphans, and exits the way the child did.
 import { spawn, type StdioOptions } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
 import { setChildSubreaper } from '../native.js';
 import { removePidFileIfOwn } from '../pidfile.js';
 import { FORWARDED, signalNumber, STOPPING } from '../signals.js';
 import { resolveCommand } from './command.js';
-import type { Credentials } from '../options.js';
+import { withCredentials } from './credentials.js';
 import type { CommandSpec } from './launch-spec.js';
 import { startReaping } from './reaper.js';
 import { bridgeSystemd } from './systemd.js';
@@ -31,18 +31,6 @@ export interface ForegroundSpec extends CommandSpec {
 
 /** How the wrapper ends: an exit code, or dying of the signal it had forwarded. */
 export type ForegroundEnd = { exitCode: number } | { reraise: NodeJS.Signals };
-
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
-function withCredentials(argv: string[], creds: Credentials): string[] {
-  if (creds.uid === undefined && creds.gid === undefined) return argv;
-  if (SETPRIV === undefined) throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
-  const args = [SETPRIV];
-  if (creds.uid !== undefined) args.push(`--reuid=${creds.uid}`);
-  if (creds.gid !== undefined) args.push(`--regid=${creds.gid}`);
-  args.push(creds.uid !== undefined && creds.userName !== undefined ? '--init-groups' : '--clear-groups', '--');
-  return [...args, ...argv];
-}
 
 export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd> {
   let command: string[];

@@ -152,12 +152,8 @@ export function resolveDaemonConfig(options: DaemonOptions): DaemonConfig {
   const gid = idOrName(o.gid);
   if (uid === '\0invalid') throw bad('uid', 'a user name or uid', o.uid);
   if (gid === '\0invalid') throw bad('gid', 'a group name or gid', o.gid);
-  let credentials: Credentials;
-  try {
-    credentials = resolveCredentials(uid, gid);
-  } catch {
-    throw uid !== undefined && !credentialsResolve(uid, undefined) ? bad('uid', 'an existing user', o.uid) : bad('gid', 'an existing group', o.gid);
-  }
+  const credentials: Credentials = via('uid', 'an existing user', o.uid, () => resolveCredentials(uid, undefined));
+  if (gid !== undefined) credentials.gid = via('gid', 'an existing group', o.gid, () => resolveCredentials(undefined, gid).gid);
 
   let keepFds: number[] = [];
   if (o.keepFds !== undefined) {
@@ -207,13 +203,4 @@ export function resolveDaemonConfig(options: DaemonOptions): DaemonConfig {
     json: false,
     probes,
   };
-}
-
-function credentialsResolve(uid: string | undefined, gid: string | undefined): boolean {
-  try {
-    resolveCredentials(uid, gid);
-    return true;
-  } catch {
-    return false;
-  }
 }
