@@ -1,7 +1,7 @@
 // `daemonocle run`: the foreground wrapper, outside a pid namespace.
 import t from 'tap';
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, BIN, fixture, readPid, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
 
@@ -128,4 +128,23 @@ t.test('run --subreaper: orphaned grandchildren are reaped when not PID 1', asyn
   t.equal(zombies(), 0, 'zero zombies');
   proc.kill('SIGTERM');
   await proc;
+});
+
+t.test('run: TERM to the wrapper and the child at once (systemd control-group kill) still ends in death by TERM', async (t) => {
+  const box = sandbox(t);
+  for (let i = 0; i < 5; i++) {
+    const proc = execa(process.execPath, [BIN, 'run', '--', 'sleep', '1000'], {
+      env: box.env, extendEnv: false, reject: false, stdin: 'ignore', detached: true,
+    });
+    await waitFor('the child', () => {
+      try {
+        return readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim() !== '';
+      } catch {
+        return false;
+      }
+    });
+    process.kill(-proc.pid!, 'SIGTERM');
+    const r = await proc;
+    t.equal(r.signal, 'SIGTERM', `round ${i}: the wrapper died of TERM, not exit 143`);
+  }
 });

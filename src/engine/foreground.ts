@@ -133,6 +133,11 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.once('exit', (c, s) => resolve([c, s]));
   });
+  // systemd (KillMode=control-group) and `kill -TERM -PGID` signal the child and us at once: the
+  // child's exit can be seen before our own handler has run. Give a pending handler that moment.
+  if (signal !== null && !forwarded.has(signal) && (FORWARDED as readonly string[]).includes(signal)) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   exited = true;
   probing.abort();
   clearTimeout(stopTimer);
