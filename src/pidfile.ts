@@ -112,6 +112,18 @@ export function inspectPidFile(path: string): PidFileState {
   return { kind: 'running', pid, stat };
 }
 
+/**
+ * With the lock held: the pid of the live daemon the pid file names, or undefined after a stale
+ * or broken pid file (warned about) was removed.
+ */
+export function runningOrCleared(path: string): { pid: number; stat: ProcStat } | undefined {
+  const state = inspectPidFile(path);
+  if (state.kind === 'running') return state;
+  if (state.kind === 'broken') warn(`Broken pid file ${path}`);
+  if (state.kind !== 'missing') removeStalePidFile(path);
+  return undefined;
+}
+
 /** Removes the pid file if it still names pid (another start may have replaced it). */
 export function removePidFileIfOwn(path: string, pid: number): void {
   try {
@@ -225,10 +237,8 @@ export async function claimPidFile(path: string, createDir: boolean): Promise<{ 
   ensurePidDir(path, createDir);
   const lock = await lockPidFile(path, true);
   try {
-    const state = inspectPidFile(path);
-    if (state.kind === 'running') return { claimed: false, pid: state.pid };
-    if (state.kind === 'broken') warn(`Broken pid file ${path}`);
-    if (state.kind !== 'missing') removeStalePidFile(path);
+    const running = runningOrCleared(path);
+    if (running) return { claimed: false, pid: running.pid };
     const self = readStat(process.pid);
     if (self === null) throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: /proc/${process.pid}/stat is unreadable`);
     writePidFile(path, process.pid, self.startTime);

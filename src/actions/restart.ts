@@ -9,8 +9,8 @@ export async function restart(opts: ActionOptions): Promise<number> {
   ensurePidDir(opts.pidFile, opts.defaultPidFile);
   const lock = await lockPidFile(opts.pidFile, true);
   try {
-    const stopped = await stopLocked(opts, lock);
-    if (stopped.code !== EXIT.ok) return stopped.code;
+    const stopped = await stopLocked(opts);
+    if (stopped !== EXIT.ok) return stopped;
     return await startLocked(opts, lock);
   } finally {
     lock?.release();

@@ -1,6 +1,6 @@
 import { DaemonError, EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
-import { ensurePidDir, inspectPidFile, lockPidFile, removeStalePidFile, type PidLock } from '../pidfile.js';
+import { ensurePidDir, lockPidFile, runningOrCleared, type PidLock } from '../pidfile.js';
 import { launchDetached } from '../engine/detach.js';
 import type { CommandSpec, LaunchSpec } from '../engine/launch-spec.js';
 import type { ActionOptions } from '../options.js';
@@ -43,13 +43,11 @@ export async function start(opts: ActionOptions): Promise<number> {
 
 /** Start with the pid-file lock already held (restart holds it across stop and start). */
 export async function startLocked(opts: ActionOptions, lock: PidLock | undefined): Promise<number> {
-  const state = inspectPidFile(opts.pidFile);
-  if (state.kind === 'running') {
-    warn(`${opts.name} already running with PID ${state.pid}`);
+  const running = runningOrCleared(opts.pidFile);
+  if (running) {
+    warn(`${opts.name} already running with PID ${running.pid}`);
     return EXIT.ok;
   }
-  if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
-  if (state.kind !== 'missing') removeStalePidFile(opts.pidFile);
 
   out(`Starting ${opts.name} ... `);
   const stopListening = onInterrupt(opts);

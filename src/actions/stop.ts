@@ -1,44 +1,42 @@
 import { EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
-import { inspectPidFile, lockPidFile, removePidFileIfOwn, removeStalePidFile, type PidLock } from '../pidfile.js';
+import { lockPidFile, removePidFileIfOwn, runningOrCleared } from '../pidfile.js';
 import type { ActionOptions } from '../options.js';
 import { stopProcess } from '../stop.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {
   const lock = await lockPidFile(opts.pidFile, false);
   try {
-    return (await stopLocked(opts, lock)).code;
+    return await stopLocked(opts);
   } finally {
     lock?.release();
   }
 }
 
-/** Stop with the lock held; `wasRunning` lets restart word its messages. */
-export async function stopLocked(opts: ActionOptions, _lock: PidLock | undefined): Promise<{ code: number; wasRunning: boolean }> {
-  const state = inspectPidFile(opts.pidFile);
-  if (state.kind !== 'running') {
-    if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
-    if (state.kind !== 'missing') removeStalePidFile(opts.pidFile);
+/** Stop, with the pid-file lock already held by the caller (restart holds it across both). */
+export async function stopLocked(opts: ActionOptions): Promise<number> {
+  const running = runningOrCleared(opts.pidFile);
+  if (!running) {
     warn(`${opts.name} is not running`);
-    return { code: EXIT.ok, wasRunning: false };
+    return EXIT.ok;
   }
   out(`Stopping ${opts.name} ... `);
   const result = await stopProcess({
-    pid: state.pid,
-    stat: state.stat,
+    pid: running.pid,
+    stat: running.stat,
     signalGroup: opts.signalGroup,
     timeoutSeconds: opts.stopTimeout,
     force: opts.force,
   });
   if (result.stopped) {
-    removePidFileIfOwn(opts.pidFile, state.pid);
+    removePidFileIfOwn(opts.pidFile, running.pid);
     out('OK\n');
     if (result.killed) {
-      warn(`${opts.name} (PID ${state.pid}) did not stop in ${opts.stopTimeout} s and was killed with SIGKILL`);
+      warn(`${opts.name} (PID ${running.pid}) did not stop in ${opts.stopTimeout} s and was killed with SIGKILL`);
     }
-    return { code: EXIT.ok, wasRunning: true };
+    return EXIT.ok;
   }
   out('FAILED\n');
-  error(`Timed out while waiting for process (PID ${state.pid}) to terminate`);
-  return { code: EXIT.failure, wasRunning: true };
+  error(`Timed out while waiting for process (PID ${running.pid}) to terminate`);
+  return EXIT.failure;
 }

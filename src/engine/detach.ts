@@ -209,7 +209,6 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined
       return {
         ok: false,
         pid,
-        leftRunning: true,
         message:
           `${spec.name} timed out waiting for readiness after ${r.timeoutSeconds} s; ` +
           `it is left running as PID ${pid} (pid file ${spec.pidFile}); stop it with: daemonocle stop --pid-file ${spec.pidFile}`,

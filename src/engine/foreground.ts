@@ -64,7 +64,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const finalArgv = systemd.needsListenPid ? ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', ...argv] : argv;
   for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
 
-  const previousUmask = spec.umask !== undefined ? process.umask(spec.umask) : undefined;
+  const previousUmask = process.umask(spec.umask);
   const child = spawn(finalArgv[0]!, finalArgv.slice(1), {
     cwd: spec.cwd,
     env: systemd.childEnv,
@@ -73,7 +73,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
     detached: spec.signalGroup,
     argv0: systemd.needsListenPid ? 'sh' : command[0],
   });
-  if (previousUmask !== undefined) process.umask(previousUmask);
+  process.umask(previousUmask);
   for (const fd of opened) closeSync(fd);
 
   const pid = child.pid;
@@ -124,8 +124,9 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
     if (!exited) systemd.notify(`READY=1\nSTATUS=${spec.name} is running (PID ${pid})${how}`);
   };
   if (!spec.notify && spec.probes.length > 0) {
-    systemd.notify(`STATUS=Waiting for ${spec.probes.map(describeProbe).join(', ')}`);
-    void waitForProbes(spec.probes, systemd.childEnv, probing.signal).then((ok) => ok && announceReady(`, ${spec.probes.map(describeProbe).join(', ')} ready`));
+    const probes = spec.probes.map(describeProbe).join(', ');
+    systemd.notify(`STATUS=Waiting for ${probes}`);
+    void waitForProbes(spec.probes, systemd.childEnv, probing.signal).then((ok) => ok && announceReady(`, ${probes} ready`));
   } else if (!spec.notify) {
     readyTimer = setTimeout(() => announceReady(''), spec.grace * 1000);
   }

@@ -36,4 +36,4 @@ export interface LaunchSpec extends CommandSpec {
 
 export type StartOutcome =
   | { ok: true; pid: number }
-  | { ok: false; pid: number | undefined; message: string; startupStderr: string; leftRunning?: boolean };
+  | { ok: false; pid: number | undefined; message: string; startupStderr: string };

@@ -13,8 +13,6 @@ export interface SystemdBridge {
   listenFds: number[];
   /** Set LISTEN_PID to the child's own pid, which only exists once it runs (via `sh -c`). */
   needsListenPid: boolean;
-  /** Resolves when the child says READY=1 (with --notify); undefined otherwise. */
-  childReady: Promise<void> | undefined;
   notify(message: string): void;
   close(): Promise<void>;
 }
@@ -36,28 +34,24 @@ export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean): Syst
   // The watchdog is the child's to feed (relayed with --notify); WATCHDOG_PID would name us.
   delete childEnv.WATCHDOG_PID;
 
+  // With --notify the child's own messages, READY=1 included, are its readiness: relay them.
   let relay: NotifyServer | undefined;
-  let childReady: Promise<void> | undefined;
   if (relayChild) {
     const server = NotifyServer.open();
     if (typeof server === 'string') throw new Error(`cannot serve a notify socket for --notify: ${server}`);
     relay = server;
     childEnv.NOTIFY_SOCKET = server.address;
-    childReady = new Promise<void>((resolve) => {
-      server.listen((fields: NotifyFields) => {
-        const lines = Object.entries(fields)
-          .filter(([key]) => !NOT_RELAYED.has(key))
-          .map(([key, value]) => `${key}=${value}`);
-        if (lines.length > 0 && socket) sdNotify(lines.join('\n'), socket);
-        if (fields.READY === '1') resolve();
-      });
+    server.listen((fields: NotifyFields) => {
+      const lines = Object.entries(fields)
+        .filter(([key]) => !NOT_RELAYED.has(key))
+        .map(([key, value]) => `${key}=${value}`);
+      if (lines.length > 0 && socket) sdNotify(lines.join('\n'), socket);
     });
   }
   return {
     childEnv,
     listenFds,
     needsListenPid: forUs,
-    childReady,
     notify: (message) => {
       if (socket) sdNotify(message, socket);
     },
