@@ -100,6 +100,7 @@ row('bare `node -e 0` boot (reference)', ms(nodeBoot), '-', '1.00x', '');
 }
 
 // --- status, and how it grows with the process group
+const STATUS_SAMPLE_MS = 100;
 async function withDaemon(members, fn) {
   const pidFile = join(dir, `group${members}.pid`);
   const cmd = members <= 1 ? ['sleep', '1000'] : ['sh', '-c', `i=1; while [ $i -lt ${members} ]; do sleep 1000 & i=$((i+1)); done; wait`];
@@ -115,7 +116,10 @@ async function withDaemon(members, fn) {
 }
 for (const members of [1, 10, 100]) {
   const t = await withDaemon(members, (pidFile) => timeMany(() => timeOnce(NODE, dc('status', '--pid-file', pidFile))));
-  row(`status, process group of ${members}`, ms(t), `node boot ${ms(nodeBoot)}`, `${(t / nodeBoot).toFixed(2)}x`, members === 1 ? 'target <= 2.5x (0.1 s of it is the %cpu sample)' : '');
+  row(`status, process group of ${members}`, ms(t), `node boot ${ms(nodeBoot)}`, `${(t / nodeBoot).toFixed(2)}x`, members === 1 ? 'target <= 2.5x, stretch 1.5x' : '');
+  // SPEC fixes the %cpu sample at about 0.1 s: that much of every status is waiting, not work.
+  const work = t - STATUS_SAMPLE_MS;
+  row(`status work besides the 0.1 s %cpu sample, group of ${members}`, ms(work), `node boot ${ms(nodeBoot)}`, `${(work / nodeBoot).toFixed(2)}x`, '');
 }
 
 // --- stop of a daemon that exits at once on TERM
@@ -177,6 +181,7 @@ async function forwardingLatency(argv) {
   } else {
     row('signal forwarding via daemonocle run', ms(ours), '-', '', 'target median <= 2 ms');
   }
+  if (DUMB_INIT) row('signal forwarding via dumb-init', ms(await forwardingLatency([DUMB_INIT])), '-', '', '');
 }
 
 // --- reaping 1000 orphans as PID 1
@@ -208,6 +213,10 @@ if (isRoot && which('unshare')) {
     row('1000 orphans of PID 1: zombies gone (from the last spawn)', note, `tini ${tini.left === 0 ? ms(tini.t) : `${tini.left} left`}`, '', 'target 0 within 1 s');
   } else {
     row('1000 orphans of PID 1: zombies gone (from the last spawn)', note, '-', '', 'target 0 within 1 s');
+  }
+  if (DUMB_INIT) {
+    const dumb = await reapTime([DUMB_INIT]);
+    row('1000 orphans of PID 1 under dumb-init', dumb.left === 0 ? `0 left after ${ms(dumb.t)}` : `${dumb.left} left`, '-', '', '');
   }
 } else {
   console.log('(PID 1 reaping skipped: needs root and unshare)');

@@ -4,7 +4,7 @@ import { fstatSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { usageError } from './errors.js';
 import { signalNumber } from './signals.js';
-import type { Probe } from './engine/probes.js';
+import type { Probe } from './engine/probe-spec.js';
 import { lookupGroup, lookupUser } from './users.js';
 
 export interface Credentials {

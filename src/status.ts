@@ -1,8 +1,8 @@
 // What `status` reports: the daemon and every live member of its process group, with CPU
 // sampled over ~0.1 s and memory as a share of the machine's total.
+import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { createRequire } from 'node:module';
-import { groupMembers, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
+import { CLOCK_TICKS, groupMembers, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
 
 export interface DaemonStatus {
   name: string;
@@ -16,31 +16,48 @@ export interface DaemonStatus {
 
 const SAMPLE_MS = 100;
 
-type Usage = Record<string, { cpu: number; memory: number } | undefined>;
-type Pidusage = ((pids: number[]) => Promise<Usage>) & { clear(): void };
+/** CPU time (user + system, every thread) a process has used, in ms; null once it is gone. */
+function cpuTimeMs(pid: number): number | null {
+  const st = readStat(pid);
+  return st === null ? null : ((st.utime + st.stime) * 1000) / CLOCK_TICKS;
+}
 
+/** Resident memory in bytes (VmRSS, which the kernel reports in kB). */
+function residentBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+// /proc is read directly, as `ps` does: two reads of each member's stat SAMPLE_MS apart, against
+// the monotonic clock. (pidusage, used before, spawned two `getconf` shells per call and measured
+// the interval with /proc/uptime's 10 ms steps.)
 export async function collectStatus(name: string, pid: number, stat: ProcStat): Promise<DaemonStatus> {
   const members = groupMembers(stat.pgrp);
   const pids = members.includes(pid) ? members : [pid, ...members].sort((a, b) => a - b);
-  const pidusage = createRequire(import.meta.url)('pidusage') as Pidusage;
-  // The first call records where each process stands; the second measures the interval since.
-  await pidusage(pids).catch(() => ({}));
+  const startedNs = process.hrtime.bigint();
+  const before = pids.map(cpuTimeMs);
   await new Promise((r) => setTimeout(r, SAMPLE_MS));
-  const usage: Usage = await pidusage(pids).catch(() => ({}));
-  pidusage.clear();
-  let cpu = 0;
+  const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;
+  let cpuMs = 0;
   let memory = 0;
-  for (const p of pids) {
-    cpu += usage[p]?.cpu ?? 0;
-    memory += usage[p]?.memory ?? 0;
-  }
+  pids.forEach((p, i) => {
+    const was = before[i];
+    const now = cpuTimeMs(p);
+    if (was == null || now === null) return;
+    cpuMs += now - was;
+    memory += residentBytes(p);
+  });
   return {
     name,
     pid,
     pids,
     status: stateWord(stat.state),
     uptime: Math.floor(uptimeSeconds(stat)),
-    cpu_percent: round1(cpu),
+    cpu_percent: round1((cpuMs / elapsedMs) * 100),
     memory_percent: round1((memory / totalmem()) * 100),
   };
 }

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { usageError } from '../errors.js';
 import { SIGHUP } from '../signals.js';
-import { parsePortProbe } from '../engine/probes.js';
+import { parsePortProbe } from '../engine/probe-spec.js';
 import {
   absolute,
   defaultName,

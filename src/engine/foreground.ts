@@ -13,7 +13,8 @@ import { withCredentials } from './credentials.js';
 import type { CommandSpec } from './launch-spec.js';
 import { startReaping } from './reaper.js';
 import { bridgeSystemd } from './systemd.js';
-import { describeProbe, waitForProbes, type Probe } from './probes.js';
+import { describeProbe, type Probe } from './probe-spec.js';
+import { waitForProbes } from './probes.js';
 
 export interface ForegroundSpec extends CommandSpec {
   signalGroup: boolean;

@@ -1,5 +1,5 @@
 import type { Credentials } from '../options.js';
-import type { Probe } from './probes.js';
+import type { Probe } from './probe-spec.js';
 
 /**
  * When a detached start counts as up:

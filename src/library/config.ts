@@ -2,7 +2,7 @@
 // the bad value (the CLI helper turns the same mistakes into ERROR + exit 2).
 import { basename, resolve } from 'node:path';
 import { DaemonError } from '../errors.js';
-import { parsePortProbe, type Probe } from '../engine/probes.js';
+import { parsePortProbe, type Probe } from '../engine/probe-spec.js';
 import { defaultPidFile, parseKeepFds, parseName, parseSeconds, parseSignal, parseUmask, resolveCredentials, type Credentials } from '../options.js';
 
 export type Worker = () => unknown;
