@@ -6,6 +6,7 @@ import { DaemonError, EXIT, usageError } from './errors.js';
 import { out, warn } from './log.js';
 import { userFds } from './fds.js';
 import { claimPidFile } from './pidfile.js';
+import { assertUnix } from './platform.js';
 import { reportError } from './report.js';
 import type { ActionOptions } from './options.js';
 import { resolveDaemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './library/config.js';
@@ -73,6 +74,7 @@ export class Daemon {
     const custom = this.actions.get(action);
     if (custom) return Number((await custom.fn(args)) ?? 0);
     try {
+      assertUnix();
       switch (action) {
         case 'start':
           return await this.start();

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, sandbox } from './helpers.js';
+import { fixture, libAppEnv, ROOT, sandbox } from './helpers.js';
 
 const USAGE = 'Usage: daemonocle <start|stop|restart|status|reload|run> [options] [-- command [args...]]\n';
 
@@ -68,4 +68,24 @@ t.test('the default pid file is derived from the name', async (t) => {
   t.match(readFileSync(expected, 'utf8'), /^\d+\n\d+\n$/, `pid file at ${expected}`);
   const stop = await box.cli(['stop', '--name', name], { env: { ...box.env, ...env } });
   t.equal(stop.stdout, `Stopping ${name} ... OK\n`);
+});
+
+t.test('on Windows every action says it is unsupported, and starts nothing', async (t) => {
+  const box = sandbox(t);
+  // process.platform is the only thing that differs for this check; everything else is the real CLI.
+  const preload = join(box.dir, 'as-windows.mjs');
+  writeFileSync(preload, "Object.defineProperty(process, 'platform', { value: 'win32' });\n");
+  const env = { ...box.env, NODE_OPTIONS: `--import=${preload}` };
+  const unsupported = 'ERROR: daemonocle needs Linux or another Unix; Windows is not supported\n';
+  for (const args of [['start', '--pid-file', box.pidFile, '--', 'sleep', '1000'], ['status', '--pid-file', box.pidFile]]) {
+    const r = await box.cli(args, { env });
+    t.equal(r.stderr, unsupported, `${args[0]}: the ERROR line`);
+    t.equal(r.stdout, '', `${args[0]}: nothing on stdout`);
+    t.equal(r.exitCode, 1, `${args[0]}: exit 1`);
+  }
+  const lib = await box.node(fixture('lib-app.js'), ['start'], { env: { ...libAppEnv(box), NODE_OPTIONS: env.NODE_OPTIONS } });
+  t.equal(lib.stderr, unsupported, 'library doAction: the same ERROR line');
+  t.equal(lib.exitCode, 1);
+  t.equal((await box.cli(['--version'], { env })).exitCode, 0, '--version still answers');
+  t.same(box.processes(), [], 'nothing started');
 });

@@ -4,6 +4,7 @@ import { out } from '../log.js';
 import { reportError } from '../report.js';
 import { helpText, USAGE } from './help.js';
 import { parseCli, type Action } from './parse.js';
+import { assertUnix } from '../platform.js';
 import type { ActionOptions } from '../options.js';
 
 const ACTION_MODULES: Record<Action, () => Promise<(opts: ActionOptions) => Promise<number>>> = {
@@ -29,6 +30,7 @@ export async function runCli(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     action = parsed.action;
+    assertUnix();
     const run = await ACTION_MODULES[action]();
     return await run(parsed.options);
   } catch (err) {
