@@ -27,7 +27,8 @@ export const SIGHUP = constants.signals.SIGHUP;
  * - USR1, USR2: application-defined (log rotation, dumps);
  * - WINCH: terminal resize, for interactive children.
  * Not forwarded: KILL and STOP (cannot be caught), CHLD (ours: it drives reaping), PIPE, ALRM,
- * TTIN/TTOU/TSTP (job control belongs to the terminal), and faults (SEGV, BUS, FPE, ILL).
+ * TTIN/TTOU/TSTP (job control belongs to the terminal; when the child has a session of its own
+ * they stop it with the wrapper instead, see engine/job-control.ts), and faults (SEGV, BUS, FPE, ILL).
  */
 export const FORWARDED = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 

@@ -148,3 +148,46 @@ t.test('run: TERM to the wrapper and the child at once (systemd control-group ki
     t.equal(r.signal, 'SIGTERM', `round ${i}: the wrapper died of TERM, not exit 143`);
   }
 });
+
+t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with the wrapper, CONT resumes both', async (t) => {
+  if (!existsSync('/usr/bin/script')) {
+    if (process.env.CI === 'true') t.fail('needs script(1) from util-linux for a pseudo-terminal');
+    else t.skip('needs script(1) from util-linux for a pseudo-terminal');
+    return;
+  }
+  const box = sandbox(t);
+  // script(1) runs the wrapper on a new pseudo-terminal, as its controlling terminal and
+  // foreground group; what we write to its stdin is typed on that terminal.
+  const command = [process.execPath, BIN, 'run', '--', process.execPath, fixture('signals.js')].join(' ');
+  const term = execa('script', ['-qfec', command, '/dev/null'], {
+    env: { ...box.env, SIGNALS_MODE: 'exit0' },
+    extendEnv: false,
+    reject: false,
+    stdin: 'pipe',
+  });
+  let out = '';
+  term.stdout!.on('data', (d: Buffer) => (out += d.toString().replace(/\r/g, '')));
+  await waitFor('the child on the terminal', () => /ready (\d+)/.test(out));
+  const child = Number(/ready (\d+)/.exec(out)![1]);
+  const wrapper = stat(child)!.ppid;
+
+  term.stdin!.write('\x03');
+  await waitFor('the Ctrl-C to arrive', () => out.includes('got SIGINT'));
+  // Anything the wrapper forwarded for that Ctrl-C was sent before this USR1 and would show first.
+  process.kill(wrapper, 'SIGUSR1');
+  await waitFor('the USR1 marker', () => out.includes('got SIGUSR1'));
+  t.equal(out.split('got SIGINT').length - 1, 1, 'one Ctrl-C is one SIGINT for the child');
+
+  term.stdin!.write('\x1a');
+  await waitFor('Ctrl-Z to stop wrapper and child', () => stat(wrapper)?.state === 'T' && stat(child)?.state === 'T');
+  // script(1) stops itself when its child stops, as a job would: continue it, then the wrapper.
+  process.kill(term.pid!, 'SIGCONT');
+  process.kill(wrapper, 'SIGCONT');
+  await waitFor('CONT to resume both', () => stat(wrapper)?.state !== 'T' && stat(child)?.state !== 'T');
+
+  process.kill(wrapper, 'SIGTERM');
+  term.stdin!.end();
+  const r = await term;
+  t.equal(r.exitCode, 0, 'the child exited 0 on the forwarded TERM, and so did the wrapper');
+  t.notOk(alive(child), 'child gone');
+});

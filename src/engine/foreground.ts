@@ -3,6 +3,7 @@
 // forwards signals, reaps orphans, and exits the way the child did.
 import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
 import { setChildSubreaper } from '../native.js';
@@ -11,6 +12,7 @@ import { FORWARDED, signalNumber, STOPPING } from '../signals.js';
 import { resolveCommand } from './command.js';
 import { withCredentials } from './credentials.js';
 import type { CommandSpec } from './launch-spec.js';
+import { followJobControl } from './job-control.js';
 import { startReaping } from './reaper.js';
 import { bridgeSystemd } from './systemd.js';
 import { describeProbe, type Probe } from './probe-spec.js';
@@ -65,13 +67,16 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const finalArgv = systemd.needsListenPid ? ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', ...argv] : argv;
   for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
 
+  // With --signal-group the child leads a session and process group of its own, which gets the
+  // signals. On a terminal it always does (as under dumb-init): the terminal's Ctrl-C then reaches
+  // only the wrapper, which forwards it once, instead of reaching the child twice.
+  const ownSession = spec.signalGroup || isatty(0);
   const previousUmask = process.umask(spec.umask);
   const child = spawn(finalArgv[0]!, finalArgv.slice(1), {
     cwd: spec.cwd,
     env: systemd.childEnv,
     stdio,
-    // With --signal-group the child leads a process group of its own, which gets the signals.
-    detached: spec.signalGroup,
+    detached: ownSession,
     argv0: systemd.needsListenPid ? 'sh' : command[0],
   });
   process.umask(previousUmask);
@@ -116,6 +121,8 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
     process.on(sig, handler);
   }
   const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
+  // PID 1 cannot stop itself, and nobody would continue it: job control is left alone there.
+  const stopFollowing = ownSession && !isInit ? followJobControl(target) : () => {};
 
   // Readiness for systemd: the child's own READY=1 (relayed), or surviving the grace window.
   let exited = false;
@@ -145,6 +152,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   clearTimeout(stopTimer);
   clearTimeout(readyTimer);
   stopReaping();
+  stopFollowing();
   await systemd.close();
   if (spec.pidFile) removePidFileIfOwn(spec.pidFile, process.pid);
   for (const [sig, handler] of handlers) process.removeListener(sig, handler);
