@@ -5,12 +5,13 @@ import { fstatSync } from 'node:fs';
 import { DaemonError, EXIT, usageError } from './errors.js';
 import { out, warn } from './log.js';
 import { userFds } from './fds.js';
-import { claimPidFile } from './pidfile.js';
+import { claimPidFile, writePidFile } from './pidfile.js';
+import { readStat } from './proc.js';
 import { assertUnix } from './platform.js';
 import { reportError } from './report.js';
 import type { ActionOptions } from './options.js';
 import { resolveDaemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './library/config.js';
-import { ORIGIN_CWD_ENV, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './library/runtime.js';
+import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './library/runtime.js';
 import { parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './library/cli.js';
 
 export type { DaemonOptions, ShutdownCallback, Worker } from './library/config.js';
@@ -203,9 +204,7 @@ export class Daemon {
     delete env[ORIGIN_CWD_ENV];
     delete env[RELOAD_ENV];
     delete env.NOTIFY_SOCKET;
-    // A reload started from a foreground daemon under systemd keeps talking to systemd.
-    const underSystemd = reloadFrom !== undefined && notifySocket !== undefined && !notifySocket.startsWith('@daemonocle/');
-    this.runtime = new WorkerRuntime({ config: this.config, notifySocket, underSystemd, originCwd });
+    this.runtime = new WorkerRuntime({ config: this.config, notifySocket, underSystemd: false, inFront: false, originCwd });
     if (reloadFrom !== undefined) await this.runtime.takeOverFrom(Number(reloadFrom));
     return this.runtime.run();
   }
@@ -214,18 +213,26 @@ export class Daemon {
   private async startInFront(): Promise<number> {
     this.requireWorker();
     const c = this.config;
-    const claim = await claimPidFile(c.pidFile, c.defaultPidFile);
-    if (!claim.claimed) {
-      warn(`${c.name} already running with PID ${claim.pid}`);
-      return EXIT.ok;
+    // After reload() re-executed this process: same pid, so the pid file is already ours.
+    const reexecuted = process.env[RELOAD_ENV] === REEXECUTED;
+    delete process.env[RELOAD_ENV];
+    if (reexecuted) {
+      writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime);
+    } else {
+      const claim = await claimPidFile(c.pidFile, c.defaultPidFile);
+      if (!claim.claimed) {
+        warn(`${c.name} already running with PID ${claim.pid}`);
+        return EXIT.ok;
+      }
     }
     process.umask(c.umask);
     if (c.credentials.gid !== undefined) process.setgid?.(c.credentials.gid);
     if (c.credentials.uid !== undefined) process.setuid?.(c.credentials.uid);
-    out(`Starting ${c.name} ... OK\n`);
+    out(reexecuted ? `Reloading ${c.name} ... OK\n` : `Starting ${c.name} ... OK\n`);
     const notifySocket = process.env.NOTIFY_SOCKET;
     delete process.env.NOTIFY_SOCKET;
-    this.runtime = new WorkerRuntime({ config: c, notifySocket, underSystemd: notifySocket !== undefined, originCwd: process.cwd() });
+    const underSystemd = notifySocket !== undefined;
+    this.runtime = new WorkerRuntime({ config: c, notifySocket, underSystemd, inFront: true, originCwd: process.cwd() });
     return this.runtime.run();
   }
 }

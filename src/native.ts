@@ -1,5 +1,6 @@
 // The libc calls Node lacks, through koffi. Loaded lazily: only actions that need them pay for it.
 // Every helper degrades to a clear "unavailable" answer where koffi or the call cannot load.
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 interface Libc {
@@ -15,6 +16,7 @@ interface Libc {
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number) => number;
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
   close: (fd: number) => number;
+  execve: (path: string, argv: (string | null)[], envp: (string | null)[]) => number;
 }
 
 let libc: Libc | null | undefined;
@@ -44,6 +46,7 @@ function load(): Libc | null {
       sendto: lib.func('long sendto(int, const uint8_t *buf, unsigned long len, int flags, const uint8_t *addr, uint32_t alen)'),
       recv: lib.func('long recv(int, _Out_ uint8_t *buf, unsigned long len, int flags)'),
       close: lib.func('int close(int)'),
+      execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
     };
   } catch (err) {
     loadError = `cannot load koffi: ${(err as Error).message}`;
@@ -108,6 +111,31 @@ export function setCloseOnExec(fd: number): boolean {
   if (flags < 0) return false;
   if (flags & FD_CLOEXEC) return true;
   return c.fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC) === 0;
+}
+
+/**
+ * Replaces this process's image (same pid) with file run as argv, in env. Fds 0-2 and `keep` stay
+ * open (Node marks even 0-2 close-on-exec); every other fd closes. Returns only on failure, with
+ * the reason.
+ */
+export function execInPlace(file: string, argv: string[], env: NodeJS.ProcessEnv, keep: number[]): string {
+  const c = load();
+  if (c === null) return loadError ?? 'native calls are unavailable';
+  let fds: number[];
+  try {
+    fds = readdirSync('/proc/self/fd').map(Number);
+  } catch (err) {
+    return `cannot list open fds: ${(err as Error).message}`;
+  }
+  for (const fd of fds) {
+    const flags = c.fcntl(fd, F_GETFD);
+    if (flags < 0) continue;
+    const wanted = fd <= 2 || keep.includes(fd) ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC;
+    if (wanted !== flags) c.fcntl(fd, F_SETFD, 'int', wanted);
+  }
+  const envp = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  c.execve(file, [...argv, null], [...envp, null]);
+  return `execve ${file}: errno ${c.errno()}`;
 }
 
 export function isCloseOnExec(fd: number): boolean | undefined {

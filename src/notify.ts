@@ -10,6 +10,18 @@ export function sdNotify(message: string, socket: string | undefined = process.e
   return sendDatagram(socket, Buffer.from(message)) === 0;
 }
 
+/**
+ * How often to send WATCHDOG=1 (half of WATCHDOG_USEC, as sd_watchdog_enabled(3) advises), when
+ * systemd expects it from this process: undefined when no watchdog is set or WATCHDOG_PID names
+ * another process.
+ */
+export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): number | undefined {
+  const usec = Number(env.WATCHDOG_USEC);
+  if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
+  if (env.WATCHDOG_PID !== undefined && Number(env.WATCHDOG_PID) !== pid) return undefined;
+  return usec / 2000;
+}
+
 export type NotifyFields = Record<string, string>;
 
 export function parseNotify(payload: Buffer): NotifyFields {

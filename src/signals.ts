@@ -34,3 +34,13 @@ export const FORWARDED = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', '
 
 /** Forwarded signals after which the child is expected to exit (the stop timeout starts). */
 export const STOPPING = new Set<string>(['SIGINT', 'SIGQUIT', 'SIGTERM']);
+
+/**
+ * Ends this process by the default action of `signal`, so that a supervisor sees a death by that
+ * signal rather than an exit code (systemd counts a death by TERM or INT as a clean stop, but exit
+ * code 143 as a failure). Returns only if the signal did not end the process (PID 1, for one).
+ */
+export function dieOf(signal: NodeJS.Signals): void {
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+}

@@ -66,9 +66,45 @@ t.test("detach 'auto' stays in front under systemd (NOTIFY_SOCKET) and speaks sd
   await waitFor('READY=1', () => messages.some((m) => m.READY === '1'));
   proc.kill('SIGTERM');
   const r = await proc;
-  t.equal(r.exitCode, 143);
+  t.equal(r.signal, 'SIGTERM', 'under systemd it dies of SIGTERM (a clean stop), not exit 143');
   await waitFor('STOPPING=1', () => messages.some((m) => m.STOPPING === '1'));
   t.same(messages.map((m) => Object.keys(m)[0]), ['READY', 'STOPPING']);
+});
+
+t.test('in front under systemd: WATCHDOG=1 at half WATCHDOG_USEC; HUP re-executes in place (RELOADING=1, READY=1)', async (t) => {
+  const box = sandbox(t);
+  const server = NotifyServer.open();
+  if (typeof server === 'string') throw new Error(server);
+  t.teardown(() => server.close());
+  const messages: NotifyFields[] = [];
+  server.listen((m) => messages.push(m));
+  const { proc, seen } = await inFront(box, ['start'], { APP_MODE: 'ready', NOTIFY_SOCKET: server.address, WATCHDOG_USEC: '200000' });
+  await waitFor('two watchdog pings', () => messages.filter((m) => m.WATCHDOG === '1').length >= 2);
+  proc.kill('SIGHUP');
+  await waitFor('the worker again', () => seen().split('worker ready').length === 3);
+  t.equal(seen(), `Starting app ... OK\nworker ready ${proc.pid}\nReloading app ... OK\nworker ready ${proc.pid}\n`, 'same pid, re-executed');
+  t.equal(readPid(box.pidFile), proc.pid, 'the pid file still names it');
+  const afterReload = messages.length;
+  await waitFor('pings from the new image', () => messages.slice(afterReload).some((m) => m.WATCHDOG === '1'));
+  const kinds = messages.map((m) => Object.keys(m)[0]).filter((k) => k !== 'WATCHDOG');
+  t.same(kinds, ['READY', 'RELOADING', 'READY'], 'RELOADING=1, then READY=1 from the new image');
+  t.match(messages.find((m) => m.RELOADING === '1')?.MONOTONIC_USEC, /^\d+$/, 'RELOADING=1 carries MONOTONIC_USEC');
+  proc.kill('SIGTERM');
+  t.equal((await proc).signal, 'SIGTERM');
+  t.equal(callbacks(box), 'Shutting down for reload|0\nTerminated by SIGTERM (15)|-15\n');
+  t.notOk(existsSync(box.pidFile), 'pid file removed');
+});
+
+t.test('detach: false: HUP re-executes the same process; the shell keeps its job', async (t) => {
+  const box = sandbox(t);
+  const { proc, seen } = await inFront(box, ['start'], { APP_DETACH: 'false', APP_MODE: 'ready' });
+  proc.kill('SIGHUP');
+  await waitFor('the worker again', () => seen().split('worker ready').length === 3);
+  t.equal(seen(), `Starting app ... OK\nworker ready ${proc.pid}\nReloading app ... OK\nworker ready ${proc.pid}\n`);
+  t.equal(readPid(box.pidFile), proc.pid);
+  proc.kill('SIGTERM');
+  t.equal((await proc).exitCode, 143, 'not under systemd: exit 143 as the callback table says');
+  t.equal(callbacks(box), 'Shutting down for reload|0\nTerminated by SIGTERM (15)|-15\n');
 });
 
 t.test("detach 'auto' without ready(): READY=1 when the grace window ends", async (t) => {

@@ -4,6 +4,7 @@ import { claimPidFile } from '../pidfile.js';
 import type { ActionOptions } from '../options.js';
 import { runForeground } from '../engine/foreground.js';
 import { commandSpecFrom } from './start.js';
+import { dieOf } from '../signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
@@ -26,8 +27,7 @@ export async function run(opts: ActionOptions): Promise<number> {
     pidFile,
   });
   if ('exitCode' in end) return end.exitCode;
-  // Die of the signal the child died of: listeners are gone, so the default action applies.
-  process.kill(process.pid, end.reraise);
+  dieOf(end.reraise);
   await new Promise((r) => setTimeout(r, 100));
   return 128 + 15;
 }

@@ -4,17 +4,19 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { onExit } from 'signal-exit';
 import { error, out, warn } from '../log.js';
-import { pidfdOpen, waitReadable } from '../native.js';
-import { sdNotify } from '../notify.js';
+import { execInPlace, pidfdOpen, waitReadable } from '../native.js';
+import { sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
 import { isGone, readStat } from '../proc.js';
-import { signalNumber } from '../signals.js';
+import { dieOf, signalNumber } from '../signals.js';
 import type { DaemonConfig } from './config.js';
 
 export const WORKER_ENV = 'DAEMONOCLE_WORKER';
 export const RELOAD_ENV = 'DAEMONOCLE_RELOAD';
 export const ORIGIN_CWD_ENV = 'DAEMONOCLE_ORIGIN_CWD';
+/** RELOAD_ENV's value in a process that re-executed itself in front. */
+export const REEXECUTED = 'in-place';
 
 /** Signals that end the worker with `Terminated by SIG (n)`, exit 128+n. */
 const TERMINATING = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
@@ -23,8 +25,10 @@ export interface RuntimeContext {
   config: DaemonConfig;
   /** Where READY=1 goes: the waiting `start` (detached) or systemd (foreground); undefined: nowhere. */
   notifySocket: string | undefined;
-  /** Foreground under systemd: READY=1 at the window's end, STOPPING=1, MAINPID= on reload. */
+  /** Foreground under systemd: READY=1 at the window's end, STOPPING=1, RELOADING=1, watchdog. */
   underSystemd: boolean;
+  /** Started in front (not the detached re-run): reload re-executes this same process. */
+  inFront: boolean;
   /** Directory the script was first started from (argv may hold relative paths). */
   originCwd: string;
 }
@@ -55,6 +59,10 @@ export class WorkerRuntime {
         setTimeout(() => this.ready(), config.grace * 1000).unref();
       }
     }
+    // systemd's WatchdogSec=: fed from the worker's own event loop, so a loop that hangs stops
+    // the pings and systemd acts on it.
+    const watchdogMs = this.ctx.underSystemd ? watchdogIntervalMs() : undefined;
+    if (watchdogMs !== undefined) setInterval(() => sdNotify('WATCHDOG=1', this.ctx.notifySocket), watchdogMs).unref();
     // The daemon lives as long as its worker, even a worker whose promise holds no handle open.
     this.keepAlive = setInterval(() => {}, 1 << 30);
     try {
@@ -69,7 +77,7 @@ export class WorkerRuntime {
     for (const sig of TERMINATING) {
       process.on(sig, () => {
         const n = signalNumber(sig)!;
-        void this.shutdown(`Terminated by ${sig} (${n})`, -n, 128 + n);
+        void this.shutdown(`Terminated by ${sig} (${n})`, -n, 128 + n, sig);
       });
     }
     process.on('SIGHUP', () => {
@@ -107,18 +115,25 @@ export class WorkerRuntime {
   }
 
   /** The one exit path: callback once (awaited), pid file released, exit. */
-  async shutdown(message: string, code: number, exitCode: number): Promise<never> {
+  async shutdown(message: string, code: number, exitCode: number, signal?: NodeJS.Signals): Promise<never> {
     if (this.shuttingDown) return new Promise<never>(() => {});
     this.shuttingDown = true;
     if (this.ctx.underSystemd) sdNotify('STOPPING=1', this.ctx.notifySocket);
+    await this.callCallback(message, code);
+    this.releasePidFile();
+    clearInterval(this.keepAlive);
+    // Under systemd, `systemctl stop` must end in a clean signal death, not exit code 143. QUIT
+    // would dump core, and PID 1 cannot die of a signal: those exit 128+n everywhere.
+    if (signal !== undefined && signal !== 'SIGQUIT' && this.ctx.underSystemd && process.pid !== 1) dieOf(signal);
+    process.exit(exitCode);
+  }
+
+  private async callCallback(message: string, code: number): Promise<void> {
     try {
       await this.ctx.config.shutdownCallback?.(message, code);
     } catch (err) {
       error(`shutdown callback failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    this.releasePidFile();
-    clearInterval(this.keepAlive);
-    process.exit(exitCode);
   }
 
   private callCallbackSync(message: string, code: number): void {
@@ -134,23 +149,27 @@ export class WorkerRuntime {
     if (!this.pidFileHandedOver) removePidFileIfOwn(this.ctx.config.pidFile, process.pid);
   }
 
-  /**
-   * Restart in place: a new process with the same argv and env starts; the pid file names it at
-   * once (status never sees a gap); this one shuts down with `Shutting down for reload`.
-   */
+  /** Restart in place, the same argv and env; this process ends with `Shutting down for reload`. */
   async reload(): Promise<never> {
-    const { config } = this.ctx;
     if (process.pid === 1) {
       warn('reload ignored: as PID 1, leaving would end the container');
       return new Promise<never>(() => {});
     }
+    return this.ctx.inFront ? this.reexecute() : this.handOver();
+  }
+
+  /**
+   * Detached: a new process starts and the pid file names it at once (status never sees a gap);
+   * it waits for this one to exit before its worker runs.
+   */
+  private async handOver(): Promise<never> {
+    const { config } = this.ctx;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       [WORKER_ENV]: config.pidFile,
       [RELOAD_ENV]: String(process.pid),
       [ORIGIN_CWD_ENV]: this.ctx.originCwd,
     };
-    if (this.ctx.notifySocket && this.ctx.underSystemd) env.NOTIFY_SOCKET = this.ctx.notifySocket;
     const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
     for (const fd of config.keepFds) stdio[fd] = fd;
     for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
@@ -171,8 +190,35 @@ export class WorkerRuntime {
     child.unref();
     writePidFile(config.pidFile, child.pid, st.startTime);
     this.pidFileHandedOver = true;
-    if (this.ctx.underSystemd) sdNotify(`MAINPID=${child.pid}`, this.ctx.notifySocket);
     return this.shutdown('Shutting down for reload', 0, 0);
+  }
+
+  /**
+   * In front (a terminal, systemd, a container): the process re-executes itself, keeping its pid,
+   * so the pid file, the shell's job and systemd's MainPID stay true. (A new process would be this
+   * one's child: systemd 252 supervises such a MainPID as "not our child" and, unable to wait for
+   * it, SIGKILLs it at the next stop.)
+   */
+  private async reexecute(): Promise<never> {
+    if (this.shuttingDown) return new Promise<never>(() => {});
+    this.shuttingDown = true;
+    const { config } = this.ctx;
+    if (this.ctx.underSystemd) {
+      sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`, this.ctx.notifySocket);
+    }
+    await this.callCallback('Shutting down for reload', 0);
+    const env: NodeJS.ProcessEnv = { ...process.env, [RELOAD_ENV]: REEXECUTED };
+    if (this.ctx.notifySocket !== undefined) env.NOTIFY_SOCKET = this.ctx.notifySocket;
+    try {
+      process.chdir(this.ctx.originCwd);
+    } catch {
+      // Relative paths in argv may then fail; execve reports it below.
+    }
+    const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+    const failure = execInPlace(process.execPath, argv, env, [...config.keepFds, ...activationFds()]);
+    error(`Reloading ${config.name} failed: ${failure}`);
+    this.releasePidFile();
+    process.exit(1);
   }
 
   /** In the new process of a reload: wait for the old one, then hold the pid file. */
@@ -215,3 +261,10 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
+
+/** Socket-activation fds (3 .. 3+LISTEN_FDS-1) meant for this process. */
+function activationFds(): number[] {
+  const count = Number(process.env.LISTEN_FDS);
+  if (Number(process.env.LISTEN_PID) !== process.pid || !Number.isInteger(count) || count < 1) return [];
+  return Array.from({ length: count }, (_, i) => 3 + i);
+}
