@@ -31,6 +31,16 @@ t.test('run under systemd: READY=1 and a STATUS after the grace window, STOPPING
   t.match(messages.at(-1), { STOPPING: '1', STATUS: /^Stopping svc: SIGTERM sent to PID \d+$/ });
 });
 
+t.test('run under systemd with WatchdogSec= but without --notify: a WARNING says nobody can feed it', async (t) => {
+  const box = sandbox(t);
+  const { address } = listen(t);
+  const r = await execa(process.execPath, [BIN, 'run', '--name', 'svc', '--', 'true'], {
+    env: { ...box.env, NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000' }, extendEnv: false, reject: false, stdin: 'ignore',
+  });
+  t.equal(r.exitCode, 0);
+  t.equal(r.stderr, 'WARNING: systemd expects WATCHDOG=1 every 3 s (WatchdogSec=), but without --notify the program has no notify socket to send it on');
+});
+
 t.test('run --notify: the child\'s messages are relayed, MAINPID is not; its READY=1 is the readiness', async (t) => {
   const box = sandbox(t);
   const { address, messages } = listen(t);

@@ -1,7 +1,8 @@
 // `run` under systemd: READY=1 when the child is up, STATUS= lines, STOPPING=1, a relay for the
 // child's own notifications (so NotifyAccess=main hears them from the main pid, the wrapper),
 // socket-activation fds handed on with LISTEN_PID naming the child, WATCHDOG_USEC passed through.
-import { NotifyServer, sdNotify, type NotifyFields } from '../notify.js';
+import { warn } from '../log.js';
+import { NotifyServer, sdNotify, watchdogIntervalMs, type NotifyFields } from '../notify.js';
 
 /** Keys that carry fds or would move systemd's idea of the main pid: never relayed. */
 const NOT_RELAYED = new Set(['MAINPID', 'BARRIER', 'FDSTORE', 'FDSTOREREMOVE', 'FDNAME', 'FDPOLL']);
@@ -33,6 +34,10 @@ export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean): Syst
   }
   // The watchdog is the child's to feed (relayed with --notify); WATCHDOG_PID would name us.
   delete childEnv.WATCHDOG_PID;
+  const watchdogMs = watchdogIntervalMs(env);
+  if (socket && !relayChild && watchdogMs !== undefined) {
+    warn(`systemd expects WATCHDOG=1 every ${(watchdogMs * 2) / 1000} s (WatchdogSec=), but without --notify the program has no notify socket to send it on`);
+  }
 
   // With --notify the child's own messages, READY=1 included, are its readiness: relay them.
   let relay: NotifyServer | undefined;
