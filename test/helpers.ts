@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { Test } from 'tap';
+import { NotifyServer, type NotifyFields } from '../dist/notify.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'dist', 'bin.js');
@@ -214,4 +215,18 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
     srv.once('error', reject);
   });
+}
+
+/** A notify socket of the test's own, standing in for systemd: every message, with its arrival time. */
+export function fakeNotifySocket(t: Test): { address: string; messages: NotifyFields[]; arrivedAt: number[] } {
+  const server = NotifyServer.open();
+  if (typeof server === 'string') throw new Error(server);
+  const messages: NotifyFields[] = [];
+  const arrivedAt: number[] = [];
+  server.listen((m) => {
+    messages.push(m);
+    arrivedAt.push(Date.now());
+  });
+  t.teardown(() => server.close());
+  return { address: server.address, messages, arrivedAt };
 }

@@ -3,8 +3,7 @@ import t from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, libAppEnv, readPid, sandbox, waitFor, type Sandbox } from './helpers.js';
-import { NotifyServer, type NotifyFields } from '../dist/notify.js';
+import { fakeNotifySocket, fixture, libAppEnv, readPid, sandbox, waitFor, type Sandbox } from './helpers.js';
 
 const APP = fixture('lib-app.js');
 
@@ -56,12 +55,8 @@ t.test('run: the worker in front, exiting the way it ended', async (t) => {
 
 t.test("detach 'auto' stays in front under systemd (NOTIFY_SOCKET) and speaks sd_notify", async (t) => {
   const box = sandbox(t);
-  const server = NotifyServer.open();
-  if (typeof server === 'string') throw new Error(server);
-  t.teardown(() => server.close());
-  const messages: NotifyFields[] = [];
-  server.listen((m) => messages.push(m));
-  const { proc } = await inFront(box, ['start'], { APP_MODE: 'ready', NOTIFY_SOCKET: server.address });
+  const { address, messages } = fakeNotifySocket(t);
+  const { proc } = await inFront(box, ['start'], { APP_MODE: 'ready', NOTIFY_SOCKET: address });
   t.equal(readPid(box.pidFile), proc.pid, 'in front: the pid file names this very process');
   await waitFor('READY=1', () => messages.some((m) => m.READY === '1'));
   proc.kill('SIGTERM');
@@ -73,12 +68,8 @@ t.test("detach 'auto' stays in front under systemd (NOTIFY_SOCKET) and speaks sd
 
 t.test('in front under systemd: WATCHDOG=1 at half WATCHDOG_USEC; HUP re-executes in place (RELOADING=1, READY=1)', async (t) => {
   const box = sandbox(t);
-  const server = NotifyServer.open();
-  if (typeof server === 'string') throw new Error(server);
-  t.teardown(() => server.close());
-  const messages: NotifyFields[] = [];
-  server.listen((m) => messages.push(m));
-  const { proc, seen } = await inFront(box, ['start'], { APP_MODE: 'ready', NOTIFY_SOCKET: server.address, WATCHDOG_USEC: '200000' });
+  const { address, messages } = fakeNotifySocket(t);
+  const { proc, seen } = await inFront(box, ['start'], { APP_MODE: 'ready', NOTIFY_SOCKET: address, WATCHDOG_USEC: '200000' });
   await waitFor('two watchdog pings', () => messages.filter((m) => m.WATCHDOG === '1').length >= 2);
   proc.kill('SIGHUP');
   await waitFor('the worker again', () => seen().split('worker ready').length === 3);
@@ -109,16 +100,11 @@ t.test('detach: false: HUP re-executes the same process; the shell keeps its job
 
 t.test("detach 'auto' without ready(): READY=1 when the grace window ends", async (t) => {
   const box = sandbox(t);
-  const server = NotifyServer.open();
-  if (typeof server === 'string') throw new Error(server);
-  t.teardown(() => server.close());
-  let readyAt = 0;
-  server.listen((m) => {
-    if (m.READY === '1') readyAt = Date.now();
-  });
+  const { address, messages, arrivedAt } = fakeNotifySocket(t);
   const started = Date.now();
-  const { proc } = await inFront(box, ['start'], { APP_MODE: 'quiet', APP_GRACE: '0.5', NOTIFY_SOCKET: server.address });
-  await waitFor('READY=1', () => readyAt > 0);
+  const { proc } = await inFront(box, ['start'], { APP_MODE: 'quiet', APP_GRACE: '0.5', NOTIFY_SOCKET: address });
+  await waitFor('READY=1', () => messages.some((m) => m.READY === '1'));
+  const readyAt = arrivedAt[messages.findIndex((m) => m.READY === '1')]!;
   t.ok(readyAt - started >= 500, 'not before the window ended');
   proc.kill('SIGTERM');
   await proc;

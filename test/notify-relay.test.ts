@@ -3,21 +3,11 @@ import t from 'tap';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, sandbox, waitFor } from './helpers.js';
-import { NotifyServer, type NotifyFields } from '../dist/notify.js';
-
-function listen(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
-  const server = NotifyServer.open();
-  if (typeof server === 'string') throw new Error(server);
-  const messages: NotifyFields[] = [];
-  server.listen((m) => messages.push(m));
-  t.teardown(() => server.close());
-  return { address: server.address, messages };
-}
+import { BIN, fakeNotifySocket, sandbox, waitFor } from './helpers.js';
 
 t.test('run under systemd: READY=1 and a STATUS after the grace window, STOPPING=1 on TERM', async (t) => {
   const box = sandbox(t);
-  const { address, messages } = listen(t);
+  const { address, messages } = fakeNotifySocket(t);
   const started = Date.now();
   const proc = execa(process.execPath, [BIN, 'run', '--name', 'svc', '--grace', '0.4', '--', 'sleep', '1000'], {
     env: { ...box.env, NOTIFY_SOCKET: address }, extendEnv: false, reject: false, stdin: 'ignore',
@@ -33,7 +23,7 @@ t.test('run under systemd: READY=1 and a STATUS after the grace window, STOPPING
 
 t.test('run under systemd with WatchdogSec= but without --notify: a WARNING says nobody can feed it', async (t) => {
   const box = sandbox(t);
-  const { address } = listen(t);
+  const { address } = fakeNotifySocket(t);
   const r = await execa(process.execPath, [BIN, 'run', '--name', 'svc', '--', 'true'], {
     env: { ...box.env, NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000' }, extendEnv: false, reject: false, stdin: 'ignore',
   });
@@ -43,7 +33,7 @@ t.test('run under systemd with WatchdogSec= but without --notify: a WARNING says
 
 t.test('run --notify: the child\'s messages are relayed, MAINPID is not; its READY=1 is the readiness', async (t) => {
   const box = sandbox(t);
-  const { address, messages } = listen(t);
+  const { address, messages } = fakeNotifySocket(t);
   const envFile = join(box.dir, 'env.txt');
   const script = [
     `env > ${envFile}`,
@@ -76,7 +66,7 @@ t.test('run --notify: the child\'s messages are relayed, MAINPID is not; its REA
 
 t.test('run --notify: a child that never says READY=1 never looks ready', async (t) => {
   const box = sandbox(t);
-  const { address, messages } = listen(t);
+  const { address, messages } = fakeNotifySocket(t);
   const proc = execa(process.execPath, [BIN, 'run', '--name', 'svc', '--notify', '--grace', '0.1', '--', 'sh', '-c', 'systemd-notify --status=busy; exec sleep 1000'], {
     env: { ...box.env, NOTIFY_SOCKET: address }, extendEnv: false, reject: false, stdin: 'ignore',
   });
