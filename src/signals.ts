@@ -32,6 +32,12 @@ export const SIGHUP = constants.signals.SIGHUP;
  */
 export const FORWARDED = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 
+/**
+ * What a terminal sends to its whole foreground process group (Ctrl-C, Ctrl-\\, a resize). When
+ * `run` holds the terminal for a child in a session of its own, these go to the child's group.
+ */
+export const FROM_TERMINAL = new Set<string>(['SIGINT', 'SIGQUIT', 'SIGWINCH']);
+
 /** Forwarded signals after which the child is expected to exit (the stop timeout starts). */
 export const STOPPING = new Set<string>(['SIGINT', 'SIGQUIT', 'SIGTERM']);
 

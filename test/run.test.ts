@@ -191,3 +191,30 @@ t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with t
   t.equal(r.exitCode, 0, 'the child exited 0 on the forwarded TERM, and so did the wrapper');
   t.notOk(alive(child), 'child gone');
 });
+
+t.test('run on a terminal: Ctrl-C still reaches the whole job (a grandchild in the child\'s group)', async (t) => {
+  if (!existsSync('/usr/bin/script')) {
+    if (process.env.CI === 'true') t.fail('needs script(1) from util-linux for a pseudo-terminal');
+    else t.skip('needs script(1) from util-linux for a pseudo-terminal');
+    return;
+  }
+  const box = sandbox(t);
+  // `; :` keeps the shell from exec'ing: node runs as its child, in its process group.
+  const job = `${process.execPath} ${fixture('signals.js')}; :`;
+  const command = `${process.execPath} ${BIN} run -- /bin/sh -c '${job}'`;
+  const term = execa('script', ['-qfec', command, '/dev/null'], {
+    env: { ...box.env, SIGNALS_MODE: 'die' },
+    extendEnv: false,
+    reject: false,
+    stdin: 'pipe',
+  });
+  let out = '';
+  term.stdout!.on('data', (d: Buffer) => (out += d.toString().replace(/\r/g, '')));
+  await waitFor('the grandchild on the terminal', () => /ready (\d+)/.test(out));
+  const grandchild = Number(/ready (\d+)/.exec(out)![1]);
+  term.stdin!.write('\x03');
+  await waitFor('the Ctrl-C to reach the grandchild', () => out.includes('got SIGINT'));
+  term.stdin!.end();
+  await term;
+  await waitFor('the grandchild to die of it', () => !alive(grandchild));
+});

@@ -8,7 +8,7 @@ import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
 import { setChildSubreaper } from '../native.js';
 import { removePidFileIfOwn } from '../pidfile.js';
-import { FORWARDED, signalNumber, STOPPING } from '../signals.js';
+import { FORWARDED, FROM_TERMINAL, signalNumber, STOPPING } from '../signals.js';
 import { resolveCommand } from './command.js';
 import { withCredentials } from './credentials.js';
 import type { CommandSpec } from './launch-spec.js';
@@ -70,7 +70,8 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   // With --signal-group the child leads a session and process group of its own, which gets the
   // signals. On a terminal it always does (as under dumb-init): the terminal's Ctrl-C then reaches
   // only the wrapper, which forwards it once, instead of reaching the child twice.
-  const ownSession = spec.signalGroup || isatty(0);
+  const onTerminal = isatty(0);
+  const ownSession = spec.signalGroup || onTerminal;
   const previousUmask = process.umask(spec.umask);
   const child = spawn(finalArgv[0]!, finalArgv.slice(1), {
     cwd: spec.cwd,
@@ -96,14 +97,15 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   }
 
   // The forwarding path does nothing but kill(): no awaits, no logging first.
-  const target = spec.signalGroup ? -pid : pid;
+  // What a terminal sends to its whole foreground job still reaches CMD's whole group.
+  const targetOf = (sig: string) => (spec.signalGroup || (onTerminal && FROM_TERMINAL.has(sig)) ? -pid : pid);
   const forwarded = new Set<NodeJS.Signals>();
   let stopTimer: NodeJS.Timeout | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
   for (const sig of FORWARDED) {
     const handler = () => {
       try {
-        process.kill(target, sig);
+        process.kill(targetOf(sig), sig);
       } catch {
         // The child is already gone; its exit is on its way.
       }
@@ -122,7 +124,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   }
   const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
   // PID 1 cannot stop itself, and nobody would continue it: job control is left alone there.
-  const stopFollowing = ownSession && !isInit ? followJobControl(target) : () => {};
+  const stopFollowing = ownSession && !isInit ? followJobControl(-pid) : () => {};
 
   // Readiness for systemd: the child's own READY=1 (relayed), or surviving the grace window.
   let exited = false;

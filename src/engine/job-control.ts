@@ -1,6 +1,7 @@
 // A child in a session of its own (`--signal-group`, or any `run` on a terminal) is out of reach
 // of the terminal's job control: Ctrl-Z stops only the wrapper. Like dumb-init in its setsid
-// mode, the wrapper then stops the child with itself and resumes it when it is continued.
+// mode, the wrapper then stops the child's process group with itself and resumes it when it is
+// continued.
 
 const SUSPEND = ['SIGTSTP', 'SIGTTIN', 'SIGTTOU'] as const;
 
