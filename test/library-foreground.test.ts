@@ -118,3 +118,16 @@ t.test("detach 'auto' stays in front when stdin is a socket", async (t) => {
   proc.kill('SIGTERM');
   t.equal((await proc).exitCode, 143);
 });
+
+t.test('detach: false: a TERM while the reload\'s callback runs ends the process instead of re-executing it', async (t) => {
+  const box = sandbox(t);
+  const { proc, seen } = await inFront(box, ['start'], { APP_DETACH: 'false', APP_MODE: 'ready', APP_CALLBACK_MS: '500' });
+  proc.kill('SIGHUP');
+  await waitFor('the reload callback to start', () => existsSync(join(box.dir, 'callback.log')) && callbacks(box) !== '');
+  proc.kill('SIGTERM');
+  const r = await proc;
+  t.equal(r.exitCode, 143);
+  t.equal(callbacks(box), 'Shutting down for reload|0\n', 'one callback: the process was already shutting down');
+  t.notMatch(seen(), /Reloading/, 'not re-executed');
+  t.notOk(existsSync(box.pidFile), 'pid file removed');
+});

@@ -39,6 +39,8 @@ export class WorkerRuntime {
   private keepAlive: NodeJS.Timeout | undefined;
   private pidFileHandedOver = false;
   private ownHupListeners = new Set<unknown>();
+  private reexecuting = false;
+  private stopInstead: { exitCode: number; signal: NodeJS.Signals } | undefined;
 
   constructor(private readonly ctx: RuntimeContext) {}
 
@@ -116,10 +118,18 @@ export class WorkerRuntime {
 
   /** The one exit path: callback once (awaited), pid file released, exit. */
   async shutdown(message: string, code: number, exitCode: number, signal?: NodeJS.Signals): Promise<never> {
-    if (this.shuttingDown) return new Promise<never>(() => {});
+    if (this.shuttingDown) {
+      // A stop while re-executing for a reload: end there instead of starting the new image.
+      if (this.reexecuting && signal !== undefined) this.stopInstead ??= { exitCode, signal };
+      return new Promise<never>(() => {});
+    }
     this.shuttingDown = true;
     if (this.ctx.underSystemd) sdNotify('STOPPING=1', this.ctx.notifySocket);
     await this.callCallback(message, code);
+    return this.exit(exitCode, signal);
+  }
+
+  private exit(exitCode: number, signal: NodeJS.Signals | undefined): never {
     this.releasePidFile();
     clearInterval(this.keepAlive);
     // Under systemd, `systemctl stop` must end in a clean signal death, not exit code 143. QUIT
@@ -202,11 +212,13 @@ export class WorkerRuntime {
   private async reexecute(): Promise<never> {
     if (this.shuttingDown) return new Promise<never>(() => {});
     this.shuttingDown = true;
+    this.reexecuting = true;
     const { config } = this.ctx;
     if (this.ctx.underSystemd) {
       sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`, this.ctx.notifySocket);
     }
     await this.callCallback('Shutting down for reload', 0);
+    if (this.stopInstead) return this.exit(this.stopInstead.exitCode, this.stopInstead.signal);
     const env: NodeJS.ProcessEnv = { ...process.env, [RELOAD_ENV]: REEXECUTED };
     if (this.ctx.notifySocket !== undefined) env.NOTIFY_SOCKET = this.ctx.notifySocket;
     try {
