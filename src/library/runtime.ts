@@ -4,7 +4,7 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { onExit } from 'signal-exit';
 import { error, out, warn } from '../log.js';
-import { execInPlace, pidfdOpen, waitReadable } from '../native.js';
+import { execInPlace, nativeUnavailableReason, pidfdOpen, waitReadable } from '../native.js';
 import { sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
@@ -165,7 +165,8 @@ export class WorkerRuntime {
       warn('reload ignored: as PID 1, leaving would end the container');
       return new Promise<never>(() => {});
     }
-    return this.ctx.inFront ? this.reexecute() : this.handOver();
+    // Without native calls (not Linux, or koffi missing) there is no execve: hand over instead.
+    return this.ctx.inFront && nativeUnavailableReason() === undefined ? this.reexecute() : this.handOver();
   }
 
   /**
