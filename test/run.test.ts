@@ -164,6 +164,7 @@ t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with t
     extendEnv: false,
     reject: false,
     stdin: 'pipe',
+    timeout: 60_000,
   });
   let out = '';
   term.stdout!.on('data', (d: Buffer) => (out += d.toString().replace(/\r/g, '')));
@@ -180,7 +181,9 @@ t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with t
 
   term.stdin!.write('\x1a');
   await waitFor('Ctrl-Z to stop wrapper and child', () => stat(wrapper)?.state === 'T' && stat(child)?.state === 'T');
-  // script(1) stops itself when its child stops, as a job would: continue it, then the wrapper.
+  // script(1) stops itself once it sees its child stopped, as a job would: wait for that, then
+  // continue it and the wrapper (a CONT sent before it stops itself would be lost).
+  await waitFor('script(1) to stop with its job', () => stat(term.pid!)?.state === 'T');
   process.kill(term.pid!, 'SIGCONT');
   process.kill(wrapper, 'SIGCONT');
   await waitFor('CONT to resume both', () => stat(wrapper)?.state !== 'T' && stat(child)?.state !== 'T');
@@ -207,6 +210,7 @@ t.test('run on a terminal: Ctrl-C still reaches the whole job (a grandchild in t
     extendEnv: false,
     reject: false,
     stdin: 'pipe',
+    timeout: 60_000,
   });
   let out = '';
   term.stdout!.on('data', (d: Buffer) => (out += d.toString().replace(/\r/g, '')));
