@@ -1,5 +1,5 @@
 // `daemonocle run`: the foreground wrapper, outside a pid namespace.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -149,18 +149,19 @@ t.test('run: TERM to the wrapper and the child at once (systemd control-group ki
   }
 });
 
-t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with the wrapper, CONT resumes both', async (t) => {
+/**
+ * Runs `command` (a shell line) on a new pseudo-terminal through script(1): as its controlling
+ * terminal and foreground group; what is written to `term.stdin` is typed on that terminal.
+ * Undefined (skipped, or failed under CI) where script(1) is missing.
+ */
+function onTerminal(t: Test, box: Sandbox, command: string, env: Record<string, string>) {
   if (!existsSync('/usr/bin/script')) {
     if (process.env.CI === 'true') t.fail('needs script(1) from util-linux for a pseudo-terminal');
     else t.skip('needs script(1) from util-linux for a pseudo-terminal');
-    return;
+    return undefined;
   }
-  const box = sandbox(t);
-  // script(1) runs the wrapper on a new pseudo-terminal, as its controlling terminal and
-  // foreground group; what we write to its stdin is typed on that terminal.
-  const command = [process.execPath, BIN, 'run', '--', process.execPath, fixture('signals.js')].join(' ');
   const term = execa('script', ['-qfec', command, '/dev/null'], {
-    env: { ...box.env, SIGNALS_MODE: 'exit0' },
+    env: { ...box.env, ...env },
     extendEnv: false,
     reject: false,
     stdin: 'pipe',
@@ -168,16 +169,25 @@ t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with t
   });
   let out = '';
   term.stdout!.on('data', (d: Buffer) => (out += d.toString().replace(/\r/g, '')));
-  await waitFor('the child on the terminal', () => /ready (\d+)/.test(out));
-  const child = Number(/ready (\d+)/.exec(out)![1]);
+  return { term, out: () => out };
+}
+
+t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with the wrapper, CONT resumes both', async (t) => {
+  const box = sandbox(t);
+  const command = [process.execPath, BIN, 'run', '--', process.execPath, fixture('signals.js')].join(' ');
+  const session = onTerminal(t, box, command, { SIGNALS_MODE: 'exit0' });
+  if (!session) return;
+  const { term, out } = session;
+  await waitFor('the child on the terminal', () => /ready (\d+)/.test(out()));
+  const child = Number(/ready (\d+)/.exec(out())![1]);
   const wrapper = stat(child)!.ppid;
 
   term.stdin!.write('\x03');
-  await waitFor('the Ctrl-C to arrive', () => out.includes('got SIGINT'));
+  await waitFor('the Ctrl-C to arrive', () => out().includes('got SIGINT'));
   // Anything the wrapper forwarded for that Ctrl-C was sent before this USR1 and would show first.
   process.kill(wrapper, 'SIGUSR1');
-  await waitFor('the USR1 marker', () => out.includes('got SIGUSR1'));
-  t.equal(out.split('got SIGINT').length - 1, 1, 'one Ctrl-C is one SIGINT for the child');
+  await waitFor('the USR1 marker', () => out().includes('got SIGUSR1'));
+  t.equal(out().split('got SIGINT').length - 1, 1, 'one Ctrl-C is one SIGINT for the child');
 
   term.stdin!.write('\x1a');
   await waitFor('Ctrl-Z to stop wrapper and child', () => stat(wrapper)?.state === 'T' && stat(child)?.state === 'T');
@@ -196,28 +206,16 @@ t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with t
 });
 
 t.test('run on a terminal: Ctrl-C still reaches the whole job (a grandchild in the child\'s group)', async (t) => {
-  if (!existsSync('/usr/bin/script')) {
-    if (process.env.CI === 'true') t.fail('needs script(1) from util-linux for a pseudo-terminal');
-    else t.skip('needs script(1) from util-linux for a pseudo-terminal');
-    return;
-  }
   const box = sandbox(t);
   // `; :` keeps the shell from exec'ing: node runs as its child, in its process group.
   const job = `${process.execPath} ${fixture('signals.js')}; :`;
-  const command = `${process.execPath} ${BIN} run -- /bin/sh -c '${job}'`;
-  const term = execa('script', ['-qfec', command, '/dev/null'], {
-    env: { ...box.env, SIGNALS_MODE: 'die' },
-    extendEnv: false,
-    reject: false,
-    stdin: 'pipe',
-    timeout: 60_000,
-  });
-  let out = '';
-  term.stdout!.on('data', (d: Buffer) => (out += d.toString().replace(/\r/g, '')));
-  await waitFor('the grandchild on the terminal', () => /ready (\d+)/.test(out));
-  const grandchild = Number(/ready (\d+)/.exec(out)![1]);
+  const session = onTerminal(t, box, `${process.execPath} ${BIN} run -- /bin/sh -c '${job}'`, { SIGNALS_MODE: 'die' });
+  if (!session) return;
+  const { term, out } = session;
+  await waitFor('the grandchild on the terminal', () => /ready (\d+)/.test(out()));
+  const grandchild = Number(/ready (\d+)/.exec(out())![1]);
   term.stdin!.write('\x03');
-  await waitFor('the Ctrl-C to reach the grandchild', () => out.includes('got SIGINT'));
+  await waitFor('the Ctrl-C to reach the grandchild', () => out().includes('got SIGINT'));
   term.stdin!.end();
   await term;
   await waitFor('the grandchild to die of it', () => !alive(grandchild));
