@@ -86,14 +86,18 @@ export function listPids(): number[] {
   return pids;
 }
 
-/** Live (non-zombie) members of a process group. */
-export function groupMembers(pgrp: number): number[] {
-  const members: number[] = [];
-  for (const pid of listPids()) {
-    const st = readStat(pid);
-    if (st !== null && st.pgrp === pgrp && !isGone(st)) members.push(pid);
+/**
+ * The daemon and every live (non-zombie) member of its process group, in pid order. The daemon
+ * itself is always listed, even once it left the group or died.
+ */
+export function daemonAndGroup(pid: number, pgrp: number): number[] {
+  const pids = [pid];
+  for (const p of listPids()) {
+    if (p === pid) continue;
+    const st = readStat(p);
+    if (st !== null && st.pgrp === pgrp && !isGone(st)) pids.push(p);
   }
-  return members.sort((a, b) => a - b);
+  return pids.sort((a, b) => a - b);
 }
 
 /** This process and all its ancestors up to (and including) PID 1. */

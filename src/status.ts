@@ -2,7 +2,7 @@
 // sampled over ~0.1 s and memory as a share of the machine's total.
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { CLOCK_TICKS, groupMembers, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
+import { CLOCK_TICKS, daemonAndGroup, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
 
 export interface DaemonStatus {
   name: string;
@@ -36,8 +36,7 @@ function residentBytes(pid: number): number {
 // the monotonic clock. (pidusage, used before, spawned two `getconf` shells per call and measured
 // the interval with /proc/uptime's 10 ms steps.)
 export async function collectStatus(name: string, pid: number, stat: ProcStat): Promise<DaemonStatus> {
-  const members = groupMembers(stat.pgrp);
-  const pids = members.includes(pid) ? members : [pid, ...members].sort((a, b) => a - b);
+  const pids = daemonAndGroup(pid, stat.pgrp);
   const startedNs = process.hrtime.bigint();
   const before = pids.map(cpuTimeMs);
   await new Promise((r) => setTimeout(r, SAMPLE_MS));

@@ -4,7 +4,7 @@
 import { closeSync } from 'node:fs';
 import { DaemonError } from './errors.js';
 import { pidfdOpen, pidfdSendSignal, waitReadable } from './native.js';
-import { groupMembers, isGone, readStat, type ProcStat } from './proc.js';
+import { daemonAndGroup, isGone, readStat, type ProcStat } from './proc.js';
 import { SIGKILL, SIGTERM } from './signals.js';
 
 export interface StopRequest {
@@ -67,7 +67,7 @@ export async function stopProcess(req: StopRequest): Promise<StopResult> {
   try {
     // The pidfd pins the process: checking identity after opening it closes the reuse race.
     if (!samePid(req.pid, req.stat)) return { stopped: true, killed: false };
-    const targets = () => (req.signalGroup ? withLeader(req.pid, groupMembers(req.stat.pgrp)) : [req.pid]);
+    const targets = () => (req.signalGroup ? daemonAndGroup(req.pid, req.stat.pgrp) : [req.pid]);
     const send = (sig: number) => deliver(req.pid, pidfd, req.stat, sig, req.signalGroup);
     send(signal);
     const left = await waitGone(targets(), pidfd, req.pid, req.timeoutSeconds * 1000);
@@ -79,10 +79,6 @@ export async function stopProcess(req: StopRequest): Promise<StopResult> {
   } finally {
     if (pidfd >= 0) closeSync(pidfd);
   }
-}
-
-function withLeader(pid: number, members: number[]): number[] {
-  return members.includes(pid) ? members : [pid, ...members];
 }
 
 function tryKill(pid: number, signal: number): void {
