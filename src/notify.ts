@@ -22,6 +22,13 @@ export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid: nu
   return usec / 2000;
 }
 
+/** Socket-activation fds (3, 4, ...; LISTEN_FDS of them) when LISTEN_PID names `pid`; else none. */
+export function activationFds(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): number[] {
+  const count = Number(env.LISTEN_FDS);
+  if (env.LISTEN_PID !== String(pid) || !Number.isInteger(count) || count < 1) return [];
+  return Array.from({ length: count }, (_, i) => 3 + i);
+}
+
 export type NotifyFields = Record<string, string>;
 
 export function parseNotify(payload: Buffer): NotifyFields {

@@ -2,7 +2,7 @@
 // child's own notifications (so NotifyAccess=main hears them from the main pid, the wrapper),
 // socket-activation fds handed on with LISTEN_PID naming the child, WATCHDOG_USEC passed through.
 import { warn } from '../log.js';
-import { NotifyServer, sdNotify, watchdogIntervalMs, type NotifyFields } from '../notify.js';
+import { activationFds, NotifyServer, sdNotify, watchdogIntervalMs, type NotifyFields } from '../notify.js';
 
 /** Keys that carry fds or would move systemd's idea of the main pid: never relayed. */
 const NOT_RELAYED = new Set(['MAINPID', 'BARRIER', 'FDSTORE', 'FDSTOREREMOVE', 'FDNAME', 'FDPOLL']);
@@ -24,10 +24,8 @@ export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean): Syst
   delete childEnv.NOTIFY_SOCKET;
 
   // Socket activation: ours when LISTEN_PID names us; the child gets them with its own pid.
-  const count = Number(env.LISTEN_FDS ?? 0);
-  const forUs = env.LISTEN_PID === String(process.pid) && Number.isInteger(count) && count > 0;
-  const listenFds = forUs ? Array.from({ length: count }, (_, i) => 3 + i) : [];
-  if (!forUs) {
+  const listenFds = activationFds(env);
+  if (listenFds.length === 0) {
     delete childEnv.LISTEN_PID;
     delete childEnv.LISTEN_FDS;
     delete childEnv.LISTEN_FDNAMES;
@@ -56,7 +54,7 @@ export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean): Syst
   return {
     childEnv,
     listenFds,
-    needsListenPid: forUs,
+    needsListenPid: listenFds.length > 0,
     notify: (message) => {
       if (socket) sdNotify(message, socket);
     },

@@ -5,7 +5,7 @@ import { closeSync } from 'node:fs';
 import { onExit } from 'signal-exit';
 import { error, out, warn } from '../log.js';
 import { execInPlace, nativeUnavailableReason, pidfdOpen, waitReadable } from '../native.js';
-import { sdNotify, watchdogIntervalMs } from '../notify.js';
+import { activationFds, sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
 import { isGone, readStat } from '../proc.js';
@@ -272,12 +272,4 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 10));
   }
   return true;
-}
-
-
-/** Socket-activation fds (3 .. 3+LISTEN_FDS-1) meant for this process. */
-function activationFds(): number[] {
-  const count = Number(process.env.LISTEN_FDS);
-  if (Number(process.env.LISTEN_PID) !== process.pid || !Number.isInteger(count) || count < 1) return [];
-  return Array.from({ length: count }, (_, i) => 3 + i);
 }
