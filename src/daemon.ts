@@ -204,7 +204,7 @@ export class Daemon {
     delete env[ORIGIN_CWD_ENV];
     delete env[RELOAD_ENV];
     delete env.NOTIFY_SOCKET;
-    this.runtime = new WorkerRuntime({ config: this.config, notifySocket, underSystemd: false, inFront: false, originCwd });
+    this.runtime = new WorkerRuntime({ config: this.config, notifySocket, inFront: false, originCwd });
     if (reloadFrom !== undefined) await this.runtime.takeOverFrom(Number(reloadFrom));
     return this.runtime.run();
   }
@@ -231,8 +231,7 @@ export class Daemon {
     out(reexecuted ? `Reloading ${c.name} ... OK\n` : `Starting ${c.name} ... OK\n`);
     const notifySocket = process.env.NOTIFY_SOCKET;
     delete process.env.NOTIFY_SOCKET;
-    const underSystemd = notifySocket !== undefined;
-    this.runtime = new WorkerRuntime({ config: c, notifySocket, underSystemd, inFront: true, originCwd: process.cwd() });
+    this.runtime = new WorkerRuntime({ config: c, notifySocket, inFront: true, originCwd: process.cwd() });
     return this.runtime.run();
   }
 }

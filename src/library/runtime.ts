@@ -25,8 +25,6 @@ export interface RuntimeContext {
   config: DaemonConfig;
   /** Where READY=1 goes: the waiting `start` (detached) or systemd (foreground); undefined: nowhere. */
   notifySocket: string | undefined;
-  /** Foreground under systemd: READY=1 at the window's end, STOPPING=1, RELOADING=1, watchdog. */
-  underSystemd: boolean;
   /** Started in front (not the detached re-run): reload re-executes this same process. */
   inFront: boolean;
   /** Directory the script was first started from (argv may hold relative paths). */
@@ -42,7 +40,15 @@ export class WorkerRuntime {
   private reexecuting = false;
   private stopInstead: { exitCode: number; signal: NodeJS.Signals } | undefined;
 
-  constructor(private readonly ctx: RuntimeContext) {}
+  /**
+   * In front with a notify socket, which can then only be systemd's: READY=1 at the window's end,
+   * STOPPING=1, RELOADING=1, the watchdog, a clean signal death.
+   */
+  private readonly underSystemd: boolean;
+
+  constructor(private readonly ctx: RuntimeContext) {
+    this.underSystemd = ctx.inFront && ctx.notifySocket !== undefined;
+  }
 
   ready(): void {
     if (this.readySent) return;
@@ -54,7 +60,7 @@ export class WorkerRuntime {
   async run(): Promise<never> {
     const { config } = this.ctx;
     this.installHandlers();
-    if (this.ctx.underSystemd && !config.notify) {
+    if (this.underSystemd && !config.notify) {
       if (config.probes.length > 0) {
         void waitForProbes(config.probes, process.env, new AbortController().signal).then((ok) => ok && this.ready());
       } else {
@@ -63,7 +69,7 @@ export class WorkerRuntime {
     }
     // systemd's WatchdogSec=: fed from the worker's own event loop, so a loop that hangs stops
     // the pings and systemd acts on it.
-    const watchdogMs = this.ctx.underSystemd ? watchdogIntervalMs() : undefined;
+    const watchdogMs = this.underSystemd ? watchdogIntervalMs() : undefined;
     if (watchdogMs !== undefined) setInterval(() => sdNotify('WATCHDOG=1', this.ctx.notifySocket), watchdogMs).unref();
     // The daemon lives as long as its worker, even a worker whose promise holds no handle open.
     this.keepAlive = setInterval(() => {}, 1 << 30);
@@ -124,7 +130,7 @@ export class WorkerRuntime {
       return new Promise<never>(() => {});
     }
     this.shuttingDown = true;
-    if (this.ctx.underSystemd) sdNotify('STOPPING=1', this.ctx.notifySocket);
+    if (this.underSystemd) sdNotify('STOPPING=1', this.ctx.notifySocket);
     await this.callCallback(message, code);
     return this.exit(exitCode, signal);
   }
@@ -134,7 +140,7 @@ export class WorkerRuntime {
     clearInterval(this.keepAlive);
     // Under systemd, `systemctl stop` must end in a clean signal death, not exit code 143. QUIT
     // would dump core, and PID 1 cannot die of a signal: those exit 128+n everywhere.
-    if (signal !== undefined && signal !== 'SIGQUIT' && this.ctx.underSystemd && process.pid !== 1) dieOf(signal);
+    if (signal !== undefined && signal !== 'SIGQUIT' && this.underSystemd && process.pid !== 1) dieOf(signal);
     process.exit(exitCode);
   }
 
@@ -215,7 +221,7 @@ export class WorkerRuntime {
     this.shuttingDown = true;
     this.reexecuting = true;
     const { config } = this.ctx;
-    if (this.ctx.underSystemd) {
+    if (this.underSystemd) {
       sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`, this.ctx.notifySocket);
     }
     await this.callCallback('Shutting down for reload', 0);
