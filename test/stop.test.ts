@@ -8,6 +8,14 @@ async function startFixture(box: ReturnType<typeof sandbox>, args: string[], ext
   return readPid(box.pidFile);
 }
 
+/** Starts workers.js with n workers; resolves to its pid and the pids it reported, leader first. */
+async function startWorkers(box: ReturnType<typeof sandbox>, n: number) {
+  const out = `${box.dir}/out.log`;
+  const pid = await startFixture(box, [fixture('workers.js'), String(n)], ['--stdout', out]);
+  await waitFor('workers ready', () => /^ready /.test(readFileSync(out, 'utf8')));
+  return { pid, members: readFileSync(out, 'utf8').trim().split(' ').slice(1).map(Number) };
+}
+
 t.test('stop: OK only once the process is gone; pid file removed', async (t) => {
   const box = sandbox(t);
   const pid = await startFixture(box, ['sleep', '1000']);
@@ -52,10 +60,7 @@ t.test('stop: a process ignoring SIGTERM times out and is left alive', async (t)
 
 t.test('stop --signal-group stops the whole process group', async (t) => {
   const box = sandbox(t);
-  const out = `${box.dir}/out.log`;
-  const pid = await startFixture(box, [fixture('workers.js'), '3'], ['--stdout', out]);
-  await waitFor('workers ready', () => /^ready /.test(readFileSync(out, 'utf8')));
-  const members = readFileSync(out, 'utf8').trim().split(' ').slice(1).map(Number);
+  const { pid, members } = await startWorkers(box, 3);
   t.equal(members.length, 4, 'leader + 3 workers');
   t.equal(members[0], pid);
   t.ok(members.every(alive));
@@ -68,10 +73,8 @@ t.test('stop --signal-group stops the whole process group', async (t) => {
 
 t.test('stop without --signal-group signals only the daemon', async (t) => {
   const box = sandbox(t);
-  const out = `${box.dir}/out.log`;
-  const pid = await startFixture(box, [fixture('workers.js'), '2'], ['--stdout', out]);
-  await waitFor('workers ready', () => /^ready /.test(readFileSync(out, 'utf8')));
-  const workers = readFileSync(out, 'utf8').trim().split(' ').slice(2).map(Number);
+  const { pid, members } = await startWorkers(box, 2);
+  const workers = members.slice(1);
   const r = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'pool']);
   t.equal(r.exitCode, 0);
   t.notOk(alive(pid));
