@@ -151,7 +151,8 @@ t.test('run: TERM to the wrapper and the child at once (systemd control-group ki
 
 /**
  * Runs `command` (a shell line) on a new pseudo-terminal through script(1): as its controlling
- * terminal and foreground group; what is written to `term.stdin` is typed on that terminal.
+ * terminal and foreground group, as script(1)'s own child; what is written to `term.stdin` is typed
+ * on that terminal.
  * Undefined (skipped, or failed under CI) where script(1) is missing.
  */
 function onTerminal(t: Test, box: Sandbox, command: string, env: Record<string, string>) {
@@ -160,7 +161,9 @@ function onTerminal(t: Test, box: Sandbox, command: string, env: Record<string, 
     else t.skip('needs script(1) from util-linux for a pseudo-terminal');
     return undefined;
   }
-  const term = execa('script', ['-qfec', command, '/dev/null'], {
+  // `exec`: script(1) runs the line with $SHELL -c, and a shell that does not exec a lone command
+  // itself (dash) would sit between script(1) and the job, hiding the job's stops from it.
+  const term = execa('script', ['-qfec', `exec ${command}`, '/dev/null'], {
     env: { ...box.env, ...env },
     extendEnv: false,
     reject: false,
