@@ -5,6 +5,7 @@ import { fstatSync } from 'node:fs';
 import { DaemonError, EXIT, usageError } from './errors.js';
 import { out, warn } from './log.js';
 import { userFds } from './fds.js';
+import { dropPrivileges } from './engine/credentials.js';
 import { claimPidFile, writePidFile } from './pidfile.js';
 import { readStat } from './proc.js';
 import { assertUnix } from './platform.js';
@@ -226,8 +227,7 @@ export class Daemon {
       }
     }
     process.umask(c.umask);
-    if (c.credentials.gid !== undefined) process.setgid?.(c.credentials.gid);
-    if (c.credentials.uid !== undefined) process.setuid?.(c.credentials.uid);
+    dropPrivileges(c.credentials);
     out(reexecuted ? `Reloading ${c.name} ... OK\n` : `Starting ${c.name} ... OK\n`);
     const notifySocket = process.env.NOTIFY_SOCKET;
     delete process.env.NOTIFY_SOCKET;

@@ -3,7 +3,7 @@ import t from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fakeNotifySocket, fixture, libAppEnv, readPid, sandbox, waitFor, type Sandbox } from './helpers.js';
+import { BIN, fakeNotifySocket, fixture, libAppEnv, readPid, requireRoot, sandbox, waitFor, type Sandbox } from './helpers.js';
 
 const APP = fixture('lib-app.js');
 
@@ -130,4 +130,29 @@ t.test('detach: false: a TERM while the reload\'s callback runs ends the process
   t.equal(callbacks(box), 'Shutting down for reload|0\n', 'one callback: the process was already shutting down');
   t.notMatch(seen(), /Reloading/, 'not re-executed');
   t.notOk(existsSync(box.pidFile), 'pid file removed');
+});
+
+t.test('detach: false with uid: the worker keeps none of root\'s supplementary groups, as `run --user` does', async (t) => {
+  if (!requireRoot(t)) return;
+  const box = sandbox(t);
+  const groupsOf = (status: string) => /^Groups:(.*)$/m.exec(status)![1]!.trim();
+  // A root that belongs to root (0) and adm (4), as a login shell's often does.
+  const asRootInGroups = ['--groups', '0,4', '--'];
+  const viaRun = await execa('setpriv', [...asRootInGroups, process.execPath, BIN, 'run', '--user', 'nobody', '--', 'cat', '/proc/self/status'], {
+    env: box.env, extendEnv: false, stdin: 'ignore',
+  });
+  const expected = groupsOf(viaRun.stdout);
+  t.notMatch(` ${expected} `, / (0|4) /, 'run --user leaves root\'s groups behind');
+
+  const proc = execa('setpriv', [...asRootInGroups, process.execPath, APP, 'start'], {
+    env: appEnv(box, { APP_DETACH: 'false', APP_MODE: 'ready', APP_UID: 'nobody' }), extendEnv: false, reject: false, stdin: 'ignore',
+  });
+  let seen = '';
+  proc.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
+  await waitFor('the worker', () => /worker ready \d+/.test(seen) || proc.exitCode !== null);
+  const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+  t.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m, 'runs as nobody');
+  t.equal(groupsOf(status), expected, 'the same supplementary groups as run --user nobody');
+  proc.kill('SIGTERM');
+  await proc;
 });

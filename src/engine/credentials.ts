@@ -1,8 +1,10 @@
 // Dropping privileges before the command runs: Node can only setuid/setgid a child without
 // setting its supplementary groups properly, so the command is exec'd through util-linux setpriv.
+// The library in front drops them in its own process, with the same groups policy.
 import { existsSync } from 'node:fs';
 import { DaemonError } from '../errors.js';
 import type { Credentials } from '../options.js';
+import { lookupUser } from '../users.js';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
@@ -16,4 +18,21 @@ export function withCredentials(argv: string[], creds: Credentials): string[] {
   if (gid !== undefined) prefix.push(`--regid=${gid}`);
   prefix.push(uid !== undefined && userName !== undefined ? '--init-groups' : '--clear-groups', '--');
   return [...prefix, ...argv];
+}
+
+/** Node has process.initgroups (POSIX only); @types/node does not declare it. */
+type WithInitgroups = NodeJS.Process & { initgroups?: (user: string, extraGroup: number) => void };
+
+/**
+ * The same drop in this process, as setpriv does it: supplementary groups first (the named user's,
+ * from initgroups with the passwd gid; otherwise none), then the gid, then the uid.
+ */
+export function dropPrivileges(creds: Credentials): void {
+  const { uid, gid, userName } = creds;
+  if (uid === undefined && gid === undefined) return;
+  const primary = userName !== undefined ? lookupUser(userName)?.gid : undefined;
+  if (uid !== undefined && userName !== undefined && primary !== undefined) (process as WithInitgroups).initgroups?.(userName, primary);
+  else process.setgroups?.([]);
+  if (gid !== undefined) process.setgid?.(gid);
+  if (uid !== undefined) process.setuid?.(uid);
 }
