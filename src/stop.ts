@@ -70,11 +70,11 @@ export async function stopProcess(req: StopRequest): Promise<StopResult> {
     const targets = () => (req.signalGroup ? daemonAndGroup(req.pid, req.stat.pgrp) : [req.pid]);
     const send = (sig: number) => deliver(req.pid, pidfd, req.stat, sig, req.signalGroup);
     send(signal);
-    const left = await waitGone(targets(), pidfd, req.pid, req.timeoutSeconds * 1000);
+    const left = await waitGone(targets(), req.timeoutSeconds * 1000, { pid: req.pid, fd: pidfd });
     if (left.length === 0) return { stopped: true, killed: false };
     if (!req.force) return { stopped: false, reason: 'timeout' };
     send(SIGKILL);
-    const stubborn = await waitGone(targets(), pidfd, req.pid, KILL_WAIT_MS);
+    const stubborn = await waitGone(targets(), KILL_WAIT_MS, { pid: req.pid, fd: pidfd });
     return stubborn.length === 0 ? { stopped: true, killed: true } : { stopped: false, reason: 'timeout' };
   } finally {
     if (pidfd >= 0) closeSync(pidfd);
@@ -89,11 +89,14 @@ function tryKill(pid: number, signal: number): void {
   }
 }
 
-/** Waits until every pid is gone; resolves to those still alive at the timeout. */
-async function waitGone(pids: number[], leaderFd: number, leader: number, timeoutMs: number): Promise<number[]> {
+/**
+ * Waits until every pid is gone (exited, or a zombie); resolves to those still alive at the
+ * timeout. `pinned`: a pidfd the caller already holds for one of them (left open).
+ */
+export async function waitGone(pids: number[], timeoutMs: number, pinned?: { pid: number; fd: number }): Promise<number[]> {
   const fds = new Map<number, number>();
   for (const pid of pids) {
-    const fd = pid === leader && leaderFd >= 0 ? leaderFd : pidfdOpen(pid);
+    const fd = pid === pinned?.pid && pinned.fd >= 0 ? pinned.fd : pidfdOpen(pid);
     if (fd >= 0) fds.set(fd, pid);
   }
   try {
@@ -103,7 +106,7 @@ async function waitGone(pids: number[], leaderFd: number, leader: number, timeou
     }
     return await pollGone(pids, timeoutMs);
   } finally {
-    for (const fd of fds.keys()) if (fd !== leaderFd) closeSync(fd);
+    for (const fd of fds.keys()) if (fd !== pinned?.fd) closeSync(fd);
   }
 }
 

@@ -1,14 +1,14 @@
 // The worker's side of a library daemon: runs the worker in this process, turns every way out into
 // exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
 import { spawn, type StdioOptions } from 'node:child_process';
-import { closeSync } from 'node:fs';
 import { onExit } from 'signal-exit';
 import { error, out, warn } from '../log.js';
-import { execInPlace, nativeUnavailableReason, pidfdOpen, waitReadable } from '../native.js';
+import { execInPlace, nativeUnavailableReason } from '../native.js';
 import { activationFds, sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
-import { isGone, readStat } from '../proc.js';
+import { readStat } from '../proc.js';
+import { waitGone } from '../stop.js';
 import { dieOf, signalNumber } from '../signals.js';
 import type { DaemonConfig } from './config.js';
 
@@ -241,9 +241,9 @@ export class WorkerRuntime {
   }
 
   /** In the new process of a reload: wait for the old one, then hold the pid file. */
-  async takeOverFrom(oldPid: number): Promise<boolean> {
+  async takeOverFrom(oldPid: number): Promise<void> {
     const { config } = this.ctx;
-    const gone = await waitForExit(oldPid, config.stopTimeout * 1000);
+    const gone = (await waitGone([oldPid], config.stopTimeout * 1000)).length === 0;
     const self = readStat(process.pid)!;
     if (!gone) {
       out(`Reloading ${config.name} ... FAILED\n`);
@@ -259,23 +259,5 @@ export class WorkerRuntime {
     }
     writePidFile(config.pidFile, process.pid, self.startTime);
     out(`Reloading ${config.name} ... OK\n`);
-    return true;
   }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const fd = pidfdOpen(pid);
-  if (fd >= 0) {
-    try {
-      return (await waitReadable([fd], timeoutMs)).length === 0 || isGone(readStat(pid));
-    } finally {
-      closeSync(fd);
-    }
-  }
-  const deadline = Date.now() + timeoutMs;
-  while (!isGone(readStat(pid))) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
 }
