@@ -4,7 +4,7 @@ import { claimPidFile } from '../pidfile.js';
 import type { ActionOptions } from '../options.js';
 import { runForeground } from '../engine/foreground.js';
 import { commandSpecFrom } from './start.js';
-import { dieOf } from '../signals.js';
+import { dieOf, signalNumber } from '../signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
@@ -29,5 +29,5 @@ export async function run(opts: ActionOptions): Promise<number> {
   if ('exitCode' in end) return end.exitCode;
   dieOf(end.reraise);
   await new Promise((r) => setTimeout(r, 100));
-  return 128 + 15;
+  return 128 + (signalNumber(end.reraise) ?? 15);
 }
