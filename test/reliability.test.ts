@@ -60,7 +60,16 @@ t.test('start during a stop waits for it, then starts: exactly one new daemon', 
   t.equal((await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--stdout', out, '--grace', '0.2', '--', ...slow])).exitCode, 0);
   const old = readPid(box.pidFile);
   const stop = box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
-  await new Promise((r) => setTimeout(r, 100));
+  // The stop holds the lock once its TERM arrived: the daemon's trap then runs `sleep 0.5`.
+  const trapRunning = () => {
+    try {
+      return readFileSync(`/proc/${old}/task/${old}/children`, 'latin1').trim().split(' ').filter(Boolean)
+        .some((child) => readFileSync(`/proc/${child}/cmdline`, 'latin1') === 'sleep\x000.5\x00');
+    } catch {
+      return false;
+    }
+  };
+  await waitFor('the stop to signal the daemon', trapRunning);
   const start = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '0.2', '--', 'sleep', '1000']);
   const stopped = await stop;
   t.equal(stopped.stdout, 'Stopping app ... OK\n');
