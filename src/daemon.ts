@@ -7,6 +7,7 @@ import { out, warn } from './log.js';
 import { userFds } from './fds.js';
 import { dropPrivileges } from './engine/credentials.js';
 import { claimPidFile, writePidFile } from './pidfile.js';
+import { placeOf } from './piddir.js';
 import { readStat } from './proc.js';
 import { assertUnix } from './platform.js';
 import { reportError } from './report.js';
@@ -220,7 +221,7 @@ export class Daemon {
     if (reexecuted) {
       writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime);
     } else {
-      const claim = await claimPidFile(c.pidFile, c.defaultPidFile);
+      const claim = await claimPidFile(c.pidFile, placeOf(c));
       if (!claim.claimed) {
         warn(`${c.name} already running with PID ${claim.pid}`);
         return EXIT.ok;

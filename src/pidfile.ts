@@ -1,10 +1,10 @@
 // The pid file is the truth, checked. Format: line 1 the bare pid, line 2 the daemon's start
 // time in clock ticks since boot (from /proc), so identity survives wall-clock changes.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { DaemonError, EXIT, reason } from './errors.js';
 import { warn } from './log.js';
 import { lockExclusive } from './native.js';
+import { ANY_PLACE, checkPidDir, ensurePidDir, expectedOwner, trustedOwners, type PidPlace } from './piddir.js';
 import { isGone, readStat, selfAndAncestors, startedAtMs, type ProcStat } from './proc.js';
 
 export type PidFileState =
@@ -22,8 +22,11 @@ function unusable(path: string, why: string, cause?: unknown): DaemonError {
   return new DaemonError('pidfile-unusable', `Cannot use pid file ${path}: ${why}`, { exitCode: EXIT.unknownStatus, cause });
 }
 
-/** Reads at most READ_LIMIT bytes without following a symlink; undefined when there is no file. */
-function readGuarded(path: string): { text: string; mtimeMs: number } | undefined {
+/**
+ * Reads at most READ_LIMIT bytes without following a symlink; undefined when there is no file.
+ * A file owned by a user other than root, the caller or the daemon's own user is refused.
+ */
+function readGuarded(path: string, place: PidPlace): { text: string; mtimeMs: number } | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -37,8 +40,8 @@ function readGuarded(path: string): { text: string; mtimeMs: number } | undefine
     const st = fstatSync(fd);
     if (st.isDirectory()) throw unusable(path, 'it is a directory');
     if (!st.isFile()) throw unusable(path, 'it is not a regular file');
-    if (process.getuid?.() === 0 && st.uid !== 0) {
-      throw unusable(path, `it is owned by uid ${st.uid}, not root; refusing to trust it`);
+    if (!trustedOwners(place).has(st.uid)) {
+      throw unusable(path, `it is owned by uid ${st.uid}, ${expectedOwner(place)}; refusing to trust it`);
     }
     const buf = Buffer.alloc(READ_LIMIT);
     let n: number;
@@ -66,30 +69,10 @@ export function parsePidFile(text: string): { pid: number; startTime: number | u
   return { pid, startTime: Number(second) };
 }
 
-/**
- * As root, like systemd for PIDFile=: a pid file in a directory that another user owns or may
- * write to (without the sticky bit) could be swapped under us, so it is not used at all.
- */
-export function checkPidDirSafety(path: string): void {
-  if (process.getuid?.() !== 0) return;
-  const dir = dirname(path);
-  let st;
-  try {
-    st = statSync(dir);
-  } catch {
-    return; // a missing directory is reported where it is needed
-  }
-  if (st.uid !== 0) throw unusable(path, `its directory ${dir} is owned by uid ${st.uid}, not root; refusing to trust it`);
-  const sticky = (st.mode & 0o1000) !== 0;
-  if ((st.mode & 0o022) !== 0 && !sticky) {
-    throw unusable(path, `its directory ${dir} is writable by other users (mode ${(st.mode & 0o7777).toString(8)}); refusing to trust it`);
-  }
-}
-
 /** What the pid file says, checked against /proc. Throws DaemonError when it must not be used. */
-export function inspectPidFile(path: string): PidFileState {
-  checkPidDirSafety(path);
-  const content = readGuarded(path);
+export function inspectPidFile(path: string, place: PidPlace = ANY_PLACE): PidFileState {
+  checkPidDir(path, place);
+  const content = readGuarded(path, place);
   if (content === undefined) return { kind: 'missing' };
   const parsed = parsePidFile(content.text);
   if (parsed === undefined) return { kind: 'broken' };
@@ -116,8 +99,8 @@ export function inspectPidFile(path: string): PidFileState {
  * With the lock held: the pid of the live daemon the pid file names, or undefined after a stale
  * or broken pid file (warned about) was removed.
  */
-export function runningOrCleared(path: string): { pid: number; stat: ProcStat } | undefined {
-  const state = inspectPidFile(path);
+export function runningOrCleared(path: string, place: PidPlace): { pid: number; stat: ProcStat } | undefined {
+  const state = inspectPidFile(path, place);
   if (state.kind === 'running') return state;
   if (state.kind === 'broken') warn(`Broken pid file ${path}`);
   if (state.kind !== 'missing') removeStalePidFile(path);
@@ -127,7 +110,7 @@ export function runningOrCleared(path: string): { pid: number; stat: ProcStat } 
 /** Removes the pid file if it still names pid (another start may have replaced it). */
 export function removePidFileIfOwn(path: string, pid: number): void {
   try {
-    const content = readGuarded(path);
+    const content = readGuarded(path, ANY_PLACE);
     if (content !== undefined && parsePidFile(content.text)?.pid === pid) unlinkSync(path);
   } catch {
     // Nothing to remove, or nothing we may remove.
@@ -166,32 +149,6 @@ export function writePidFile(path: string, pid: number, startTime: number): void
   }
 }
 
-/**
- * Makes sure the pid file's directory exists. Created one level at a time (Node 20's recursive
- * mkdir spins on impossible paths under /proc); only the derived default's directory is created.
- */
-export function ensurePidDir(path: string, createIfMissing: boolean): void {
-  const dir = dirname(path);
-  try {
-    if (statSync(dir).isDirectory()) return;
-    throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${dir} is not a directory`);
-  } catch (err) {
-    if (err instanceof DaemonError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !createIfMissing) {
-      throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${reason(err)}`, { cause: err });
-    }
-  }
-  const parent = dirname(dir);
-  if (parent !== dir) ensurePidDir(dir, true);
-  try {
-    mkdirSync(dir, { mode: process.getuid?.() === 0 ? 0o755 : 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new DaemonError('pidfile-unwritable', `Cannot create directory ${dir}: ${reason(err)}`, { cause: err });
-    }
-  }
-}
-
 export interface PidLock {
   fd: number;
   release(): void;
@@ -202,8 +159,8 @@ export interface PidLock {
  * file is written. The file stays on disk. Resolves to undefined when locking is impossible
  * (read-only directory, no native calls) and `required` is false.
  */
-export async function lockPidFile(path: string, required: boolean): Promise<PidLock | undefined> {
-  checkPidDirSafety(path);
+export async function lockPidFile(path: string, place: PidPlace, required: boolean): Promise<PidLock | undefined> {
+  checkPidDir(path, place);
   const lockPath = `${path}.lock`;
   let fd: number;
   try {
@@ -233,11 +190,11 @@ export async function lockPidFile(path: string, required: boolean): Promise<PidL
 }
 
 /** Takes the pid file for this very process (foreground modes), unless a live daemon holds it. */
-export async function claimPidFile(path: string, createDir: boolean): Promise<{ claimed: true } | { claimed: false; pid: number }> {
-  ensurePidDir(path, createDir);
-  const lock = await lockPidFile(path, true);
+export async function claimPidFile(path: string, place: PidPlace): Promise<{ claimed: true } | { claimed: false; pid: number }> {
+  ensurePidDir(path, place);
+  const lock = await lockPidFile(path, place, true);
   try {
-    const running = runningOrCleared(path);
+    const running = runningOrCleared(path, place);
     if (running) return { claimed: false, pid: running.pid };
     const self = readStat(process.pid);
     if (self === null) throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: /proc/${process.pid}/stat is unreadable`);

@@ -1,13 +1,14 @@
 import { EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
 import { inspectPidFile } from '../pidfile.js';
+import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../options.js';
 import { signalName } from '../signals.js';
 import { signalVerified } from '../stop.js';
 
 /** Sends the reload signal (HUP by default) to the verified daemon; does not wait. */
 export async function reload(opts: ActionOptions): Promise<number> {
-  const state = inspectPidFile(opts.pidFile);
+  const state = inspectPidFile(opts.pidFile, placeOf(opts));
   if (state.kind !== 'running') {
     if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
     error(`${opts.name} is not running`);

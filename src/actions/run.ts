@@ -1,6 +1,7 @@
 import { EXIT } from '../errors.js';
 import { warn } from '../log.js';
-import { claimPidFile } from '../pidfile.js';
+import { claimPidFile, removePidFileIfOwn } from '../pidfile.js';
+import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../options.js';
 import { runForeground } from '../engine/foreground.js';
 import { commandSpecFrom } from './start.js';
@@ -10,22 +11,29 @@ import { dieOf, signalNumber } from '../signals.js';
 export async function run(opts: ActionOptions): Promise<number> {
   const pidFile = opts.defaultPidFile ? undefined : opts.pidFile;
   if (pidFile !== undefined) {
-    const claim = await claimPidFile(pidFile, false);
+    const claim = await claimPidFile(pidFile, placeOf(opts));
     if (!claim.claimed) {
       warn(`${opts.name} already running with PID ${claim.pid}`);
       return EXIT.ok;
     }
   }
-  const end = await runForeground({
-    ...commandSpecFrom(opts),
-    signalGroup: opts.signalGroup,
-    stopTimeout: opts.stopTimeout,
-    subreaper: opts.subreaper ?? false,
-    grace: opts.grace,
-    notify: opts.notify,
-    probes: opts.probes,
-    pidFile,
-  });
+  let end;
+  try {
+    end = await runForeground({
+      ...commandSpecFrom(opts),
+      signalGroup: opts.signalGroup,
+      stopTimeout: opts.stopTimeout,
+      subreaper: opts.subreaper ?? false,
+      grace: opts.grace,
+      notify: opts.notify,
+      probes: opts.probes,
+      pidFile,
+    });
+  } catch (err) {
+    // The command never ran (127/126, an output file that cannot be opened): no pid file names us.
+    if (pidFile !== undefined) removePidFileIfOwn(pidFile, process.pid);
+    throw err;
+  }
   if ('exitCode' in end) return end.exitCode;
   dieOf(end.reraise);
   await new Promise((r) => setTimeout(r, 100));

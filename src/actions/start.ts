@@ -1,6 +1,7 @@
 import { DaemonError, EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
-import { ensurePidDir, lockPidFile, runningOrCleared, type PidLock } from '../pidfile.js';
+import { lockPidFile, runningOrCleared, type PidLock } from '../pidfile.js';
+import { ensurePidDir, placeOf } from '../piddir.js';
 import { launchDetached } from '../engine/detach.js';
 import type { CommandSpec, LaunchSpec } from '../engine/launch-spec.js';
 import type { ActionOptions } from '../options.js';
@@ -32,8 +33,8 @@ export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
 }
 
 export async function start(opts: ActionOptions): Promise<number> {
-  ensurePidDir(opts.pidFile, opts.defaultPidFile);
-  const lock = await lockPidFile(opts.pidFile, true);
+  ensurePidDir(opts.pidFile, placeOf(opts));
+  const lock = await lockPidFile(opts.pidFile, placeOf(opts), true);
   try {
     return await startLocked(opts, lock);
   } finally {
@@ -43,7 +44,7 @@ export async function start(opts: ActionOptions): Promise<number> {
 
 /** Start with the pid-file lock already held (restart holds it across stop and start). */
 export async function startLocked(opts: ActionOptions, lock: PidLock | undefined): Promise<number> {
-  const running = runningOrCleared(opts.pidFile);
+  const running = runningOrCleared(opts.pidFile, placeOf(opts));
   if (running) {
     warn(`${opts.name} already running with PID ${running.pid}`);
     return EXIT.ok;

@@ -1,12 +1,13 @@
 import { EXIT } from '../errors.js';
 import { out, warn } from '../log.js';
 import { inspectPidFile } from '../pidfile.js';
+import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../options.js';
 import { collectStatus, statusLine } from '../status.js';
 
 /** Never writes: a stale pid file is reported (exit 1), not removed. */
 export async function status(opts: ActionOptions): Promise<number> {
-  const state = inspectPidFile(opts.pidFile);
+  const state = inspectPidFile(opts.pidFile, placeOf(opts));
   if (state.kind !== 'running') {
     if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
     if (opts.json) out(`${JSON.stringify({ name: opts.name, pid: null, status: 'not running' })}\n`);

@@ -1,11 +1,12 @@
 import { EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
 import { lockPidFile, removePidFileIfOwn, runningOrCleared } from '../pidfile.js';
+import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../options.js';
 import { stopProcess } from '../stop.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {
-  const lock = await lockPidFile(opts.pidFile, false);
+  const lock = await lockPidFile(opts.pidFile, placeOf(opts), false);
   try {
     return await stopLocked(opts);
   } finally {
@@ -15,7 +16,7 @@ export async function stop(opts: ActionOptions): Promise<number> {
 
 /** Stop, with the pid-file lock already held by the caller (restart holds it across both). */
 export async function stopLocked(opts: ActionOptions): Promise<number> {
-  const running = runningOrCleared(opts.pidFile);
+  const running = runningOrCleared(opts.pidFile, placeOf(opts));
   if (!running) {
     warn(`${opts.name} is not running`);
     return EXIT.ok;

@@ -20,17 +20,20 @@ const START = `  --work-dir DIR         working directory of the daemon (default
   --start-timeout SECONDS  with --notify or a probe: how long to wait (default: 90)
   --keep-fds LIST        extra open fds the daemon inherits, e.g. 3,4`;
 
+const OWNER = `  --user USER, --group GROUP  the daemon's own user and group: a pid file directory
+                         that start --user created for them is theirs, and trusted`;
+
 const STOP = `  --stop-timeout SECONDS how long stop waits for the exit (default: 10)
   --signal-group         signal the daemon's whole process group, not only its pid
   --force                after the timeout, send SIGKILL (never sent otherwise)`;
 
 const PER_ACTION: Record<Action, { what: string; options: string[] }> = {
   start: { what: 'Start CMD as a daemon and report whether it came up.', options: [COMMON, START] },
-  stop: { what: 'Stop the daemon and wait for it to exit.', options: [COMMON, STOP] },
+  stop: { what: 'Stop the daemon and wait for it to exit.', options: [COMMON, STOP, OWNER] },
   restart: { what: 'Stop the daemon (if running), then start CMD.', options: [COMMON, START, STOP] },
   status: {
     what: 'Show pid, state, uptime, %cpu and %mem of the daemon and its process group.',
-    options: [COMMON, '  --json                 one JSON object on stdout'],
+    options: [COMMON, '  --json                 one JSON object on stdout', OWNER],
   },
   run: {
     what: 'Run CMD in the foreground: forward signals, reap orphans as PID 1, exit the way CMD did.',
@@ -46,7 +49,7 @@ const PER_ACTION: Record<Action, { what: string; options: string[] }> = {
   },
   reload: {
     what: 'Send the reload signal (SIGHUP) to the daemon; it does not wait.',
-    options: [COMMON, '  --reload-signal SIG    signal to send (default: HUP)', '  --signal-group         signal the whole process group'],
+    options: [COMMON, '  --reload-signal SIG    signal to send (default: HUP)', '  --signal-group         signal the whole process group', OWNER],
   },
 };
 

@@ -59,8 +59,6 @@ const ONLY_FOR: Partial<Record<keyof typeof OPTIONS, readonly Action[]>> = {
   stdout: LAUNCH,
   stderr: LAUNCH,
   umask: LAUNCH,
-  user: LAUNCH,
-  group: LAUNCH,
   'keep-fds': LAUNCH,
   'stop-timeout': ['stop', 'restart', 'run'],
   notify: LAUNCH,
