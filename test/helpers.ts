@@ -145,6 +145,27 @@ export function zombiesOf(ppid: number): number {
   return n;
 }
 
+/** Children of pid (every thread's), as the host sees pids; [] once it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1').trim().split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Zombies left under a reaper once its orphans settled: first every child but `keep` has died
+ * (none alive), then the reaper gets up to 2 s to reap them. A zombie seen only while its
+ * brothers were still dying is no failure; one still there after that is.
+ */
+export async function zombiesAfterSettling(reaper: number, keep: number[]): Promise<number> {
+  await waitFor('the orphans to die', () => childrenOf(reaper).every((p) => keep.includes(p) || !alive(p)));
+  await waitFor('the reaper to reap them', () => zombiesOf(reaper) === 0, 2000).catch(() => {});
+  return zombiesOf(reaper);
+}
+
 /** Alive = exists and is not a zombie (this machine's PID 1 reaps orphans late). */
 export const alive = (pid: number): boolean => stat(pid) !== null && !isZombie(pid);
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
-import { BIN, fixture, requireRoot, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
+import { BIN, childrenOf, fixture, requireRoot, sandbox, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
@@ -76,14 +76,20 @@ t.test('as PID 1: a TERM sent to PID 1 reaches the child; its signal death is 14
   }
 });
 
-t.test('as PID 1: dozens of orphans leave zero zombies', async (t) => {
+t.test('as PID 1: 40 bursts of 50 orphans dying at once leave zero zombies after every burst', async (t) => {
   if (!canUnshare(t)) return;
   const box = sandbox(t);
   for (const [name, wrap] of Object.entries(wrappers)) {
-    const { proc, init, out } = await asPid1(box, wrap([fixture('orphans.sh'), '50']));
-    await waitFor(`${name}: orphans made`, () => out().includes('orphaned 50'));
-    await waitFor(`${name}: no zombies`, () => zombiesOf(init) === 0, 3000).catch(() => {});
-    t.equal(zombiesOf(init), 0, `${name}: zero zombies under PID 1`);
+    const { proc, init, out } = await asPid1(box, wrap([fixture('orphan-bursts.sh'), '50']));
+    await waitFor(`${name}: the script ready`, () => out().includes('ready\n'));
+    const [script] = childrenOf(init);
+    const stranded: number[] = [];
+    for (let k = 1; k <= 40; k++) {
+      process.kill(script!, 'SIGUSR1');
+      await waitFor(`${name}: burst ${k} made`, () => out().includes(`burst ${k}\n`));
+      if ((await zombiesAfterSettling(init, [script!])) > 0) stranded.push(k);
+    }
+    t.same(stranded, [], `${name}: no burst left a zombie under PID 1`);
     process.kill(init, 'SIGTERM');
     await proc;
   }

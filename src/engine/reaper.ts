@@ -31,8 +31,8 @@ function fallbackScan(): number[] {
   return listPids().filter((pid) => readStat(pid)?.ppid === process.pid);
 }
 
-/** Reaps every zombie child except those libuv owns; returns how many. */
-export function reapOrphans(owned: (pid: number) => boolean): number {
+/** One pass over the children this moment shows: reaps the zombies libuv does not own. */
+function reapPass(owned: (pid: number) => boolean): number {
   let reaped = 0;
   for (const pid of ourChildren()) {
     if (owned(pid)) continue;
@@ -41,6 +41,17 @@ export function reapOrphans(owned: (pid: number) => boolean): number {
     if (r.state === 'exited' || r.state === 'killed') reaped++;
   }
   return reaped;
+}
+
+/**
+ * Reaps every zombie child except those libuv owns; returns how many. The children files are no
+ * atomic snapshot (the kernel may skip a child that changes during the read), and SIGCHLDs
+ * coalesce, so passes repeat until one finds nothing: no zombie is left for a signal that never comes.
+ */
+export function reapOrphans(owned: (pid: number) => boolean): number {
+  let total = 0;
+  for (let n = reapPass(owned); n > 0; n = reapPass(owned)) total += n;
+  return total;
 }
 
 /** Reaps on every SIGCHLD (and once now); returns a function that stops it. */
