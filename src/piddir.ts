@@ -83,7 +83,7 @@ function unwritable(message: string, cause?: unknown): DaemonError {
 /**
  * Creates the pid file's directory when missing: 0755 and given to --user/--group, or 0700 for
  * the default one. Missing parents are made 0755, one level at a time (Node 20's recursive mkdir
- * spins on impossible paths under /proc). Then the directory must pass checkPidDir.
+ * spins on impossible paths under /proc). Whether it may be used is checkPidDir's to say.
  */
 export function ensurePidDir(path: string, place: PidPlace): void {
   const dir = dirname(path);
@@ -98,7 +98,6 @@ export function ensurePidDir(path: string, place: PidPlace): void {
       }
     }
   }
-  checkPidDir(path, place);
 }
 
 /** Whether dir exists as a directory; anything else in the way is an error naming the pid file. */

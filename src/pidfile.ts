@@ -189,10 +189,15 @@ export async function lockPidFile(path: string, place: PidPlace, required: boole
   };
 }
 
+/** The lock for a start: the directory made when missing, then the lock taken (the directory checked). */
+export async function lockForStart(path: string, place: PidPlace): Promise<PidLock | undefined> {
+  ensurePidDir(path, place);
+  return lockPidFile(path, place, true);
+}
+
 /** Takes the pid file for this very process (foreground modes), unless a live daemon holds it. */
 export async function claimPidFile(path: string, place: PidPlace): Promise<{ claimed: true } | { claimed: false; pid: number }> {
-  ensurePidDir(path, place);
-  const lock = await lockPidFile(path, place, true);
+  const lock = await lockForStart(path, place);
   try {
     const running = runningOrCleared(path, place);
     if (running) return { claimed: false, pid: running.pid };

@@ -112,11 +112,12 @@ async function victimOf(t: T, box: Sandbox, uid: number): Promise<number> {
   t.teardown(() => {
     proc.kill('SIGKILL');
   });
-  await waitFor('the victim', () => stat(proc.pid!)?.state === 'S' && readPidOwner(proc.pid!) === uid);
+  await waitFor('the victim', () => stat(proc.pid!)?.state === 'S' && ownerOf(proc.pid!) === uid);
   return proc.pid!;
 }
 
-const readPidOwner = (pid: number) => {
+/** The uid that owns /proc/PID: the process's real user. */
+const ownerOf = (pid: number) => {
   try {
     return statSync(`/proc/${pid}`).uid;
   } catch {

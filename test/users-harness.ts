@@ -45,7 +45,7 @@ export function installForOthers(t: Test): Install {
   return { node, bin };
 }
 
-/** Two fresh uids nobody on this machine uses (no process, no file of theirs in /tmp's top level matters). */
+/** Two consecutive raw uids, drawn at random from a range no account on these machines uses. */
 export function freshUids(): [number, number] {
   const base = 40000 + Math.floor(Math.random() * 20000) * 2;
   return [base, base + 1];

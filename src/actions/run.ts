@@ -27,12 +27,10 @@ export async function run(opts: ActionOptions): Promise<number> {
       grace: opts.grace,
       notify: opts.notify,
       probes: opts.probes,
-      pidFile,
     });
-  } catch (err) {
-    // The command never ran (127/126, an output file that cannot be opened): no pid file names us.
+  } finally {
+    // On every way out, a command that never ran (127/126, an unopenable output file) included.
     if (pidFile !== undefined) removePidFileIfOwn(pidFile, process.pid);
-    throw err;
   }
   if ('exitCode' in end) return end.exitCode;
   dieOf(end.reraise);

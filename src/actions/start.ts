@@ -1,7 +1,7 @@
 import { DaemonError, EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
-import { lockPidFile, runningOrCleared, type PidLock } from '../pidfile.js';
-import { ensurePidDir, placeOf } from '../piddir.js';
+import { lockForStart, runningOrCleared, type PidLock } from '../pidfile.js';
+import { placeOf } from '../piddir.js';
 import { launchDetached } from '../engine/detach.js';
 import type { CommandSpec, LaunchSpec } from '../engine/launch-spec.js';
 import type { ActionOptions } from '../options.js';
@@ -33,8 +33,7 @@ export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
 }
 
 export async function start(opts: ActionOptions): Promise<number> {
-  ensurePidDir(opts.pidFile, placeOf(opts));
-  const lock = await lockPidFile(opts.pidFile, placeOf(opts), true);
+  const lock = await lockForStart(opts.pidFile, placeOf(opts));
   try {
     return await startLocked(opts, lock);
   } finally {

@@ -7,7 +7,6 @@ import { isatty } from 'node:tty';
 import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
 import { setChildSubreaper } from '../native.js';
-import { removePidFileIfOwn } from '../pidfile.js';
 import { FORWARDED, FROM_TERMINAL, signalNumber, STOPPING } from '../signals.js';
 import { resolveCommand } from './command.js';
 import { withCredentials } from './credentials.js';
@@ -28,8 +27,6 @@ export interface ForegroundSpec extends CommandSpec {
   notify: boolean;
   /** Without notify: READY=1 once every probe succeeded (instead of the grace window). */
   probes: Probe[];
-  /** Pid file naming this wrapper, already written; removed on the way out. */
-  pidFile: string | undefined;
 }
 
 /** How the wrapper ends: an exit code, or dying of the signal it had forwarded. */
@@ -156,7 +153,6 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   stopReaping();
   stopFollowing();
   await systemd.close();
-  if (spec.pidFile) removePidFileIfOwn(spec.pidFile, process.pid);
   for (const [sig, handler] of handlers) process.removeListener(sig, handler);
 
   if (code !== null) return { exitCode: code };
