@@ -9,10 +9,11 @@ import { dropPrivileges } from './engine/credentials.js';
 import { claimPidFile, writePidFile } from './pidfile.js';
 import { placeOf } from './piddir.js';
 import { readStat } from './proc.js';
-import { assertUnix } from './platform.js';
+import { assertSupportedPlatform } from './platform.js';
 import { reportError } from './report.js';
-import type { ActionOptions } from './options.js';
-import { resolveDaemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './library/config.js';
+import type { ActionOptions } from './types.js';
+import type { Values } from './options/resolve.js';
+import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './library/config.js';
 import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './library/runtime.js';
 import { parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './library/cli.js';
 
@@ -21,12 +22,14 @@ export type { DaemonOptions, ShutdownCallback, Worker } from './library/config.j
 const BUILT_IN = ['start', 'stop', 'restart', 'status', 'reload', 'run'] as const;
 
 export class Daemon {
+  private values: Values;
   private config: DaemonConfig;
   private readonly actions = new Map<string, CustomAction>();
   private runtime: WorkerRuntime | undefined;
 
   constructor(options: DaemonOptions = {}) {
-    this.config = resolveDaemonConfig(options);
+    this.values = checkDaemonOptions(options);
+    this.config = daemonConfig(this.values);
   }
 
   get name(): string {
@@ -44,7 +47,8 @@ export class Daemon {
   /** The worker may be set after construction (e.g. a method of an object that needs the daemon). */
   set worker(fn: Worker | undefined) {
     if (fn !== undefined && typeof fn !== 'function') throw new TypeError(`Daemon option 'worker' must be a function, got ${typeof fn}`);
-    this.config = { ...this.config, worker: fn };
+    this.values = { ...this.values, worker: fn };
+    this.config = daemonConfig(this.values);
   }
 
   /** Called by the worker once it is ready: ends the startup window, sends READY=1 under systemd. */
@@ -70,134 +74,89 @@ export class Daemon {
   }
 
   /** Runs an action; resolves to its exit code after printing the same messages as the CLI. */
-  async doAction(action: string, args: string[] = []): Promise<number> {
-    if (this.isDaemonProcess() && (action === 'start' || action === 'restart' || action === 'run')) {
-      return this.becomeDaemon();
-    }
-    const custom = this.actions.get(action);
-    if (custom) return Number((await custom.fn(args)) ?? 0);
-    try {
-      assertUnix();
-      switch (action) {
-        case 'start':
-          return await this.start();
-        case 'run':
-          return await this.startInFront();
-        case 'restart':
-          return await this.restart();
-        case 'stop':
-          return await (await import('./actions/stop.js')).stop(this.actionOptions());
-        case 'status':
-          return await (await import('./actions/status.js')).status(this.actionOptions());
-        case 'reload':
-          return await (await import('./actions/reload.js')).reload(this.actionOptions());
-        default:
-          throw usageError(`Unknown action '${action}'; valid actions: ${[...BUILT_IN, ...this.actions.keys()].join(', ')}`);
-      }
-    } catch (err) {
-      if (err instanceof TypeError) throw err;
-      return reportError(err, action, daemonUsage(this.config.name, this.actions));
-    }
+  doAction(action: string, args: string[] = []): Promise<number> {
+    return this.perform(action, args, this.config);
   }
 
   /** Parses argv (action + flags) and runs it; sets process.exitCode and resolves to it. */
   async cli(argv: string[] = process.argv.slice(2)): Promise<number> {
     let code: number;
+    const usage = daemonUsage(this.config.name, this.actions);
     try {
       const parsed = parseDaemonCli(argv, this.actions);
       if (parsed.kind === 'help') {
         out(daemonHelp(this.config.name, this.actions));
         code = EXIT.ok;
       } else {
-        const saved = this.config;
-        this.config = { ...this.config, ...parsed.overrides };
-        try {
-          code = await this.doAction(parsed.action, parsed.args);
-        } finally {
-          if (this.runtime === undefined) this.config = saved;
-        }
+        code = await this.perform(parsed.action, parsed.args, daemonConfig(this.values, parsed.overrides));
       }
     } catch (err) {
-      if (err instanceof TypeError && !(err instanceof DaemonError)) {
-        code = reportError(usageError(err.message), undefined, daemonUsage(this.config.name, this.actions));
-      } else {
-        code = reportError(err, undefined, daemonUsage(this.config.name, this.actions));
-      }
+      const asUsage = err instanceof TypeError && !(err instanceof DaemonError) ? usageError(err.message) : err;
+      code = reportError(asUsage, undefined, usage);
     }
     process.exitCode = code;
     return code;
   }
 
-  private isDaemonProcess(): boolean {
-    return process.env[WORKER_ENV] === this.config.pidFile;
+  /** One action with the config of this run (the constructor's options, or cli()'s overrides on top). */
+  private async perform(action: string, args: string[], config: DaemonConfig): Promise<number> {
+    if (isDaemonProcess(config) && (action === 'start' || action === 'restart' || action === 'run')) {
+      return this.becomeDaemon(config);
+    }
+    const custom = this.actions.get(action);
+    if (custom) return Number((await custom.fn(args)) ?? 0);
+    try {
+      assertSupportedPlatform();
+      switch (action) {
+        case 'start':
+          return await this.start(config);
+        case 'run':
+          return await this.startInFront(config);
+        case 'restart':
+          return await this.restart(config);
+        case 'stop':
+          return await (await import('./actions/stop.js')).stop(config);
+        case 'status':
+          return await (await import('./actions/status.js')).status(config);
+        case 'reload':
+          return await (await import('./actions/reload.js')).reload(config);
+        default:
+          throw usageError(`Unknown action '${action}'; valid actions: ${[...BUILT_IN, ...this.actions.keys()].join(', ')}`);
+      }
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      return reportError(err, action, daemonUsage(config.name, this.actions));
+    }
   }
 
-  private requireWorker(): void {
-    if (typeof this.config.worker !== 'function') throw new TypeError("Daemon option 'worker' must be a function to start, got undefined");
+  private requireWorker(config: DaemonConfig): void {
+    if (typeof config.worker !== 'function') throw new TypeError("Daemon option 'worker' must be a function to start, got undefined");
   }
 
-  private shouldDetach(): boolean {
-    const { detach } = this.config;
+  private shouldDetach(config: DaemonConfig): boolean {
+    const { detach } = config;
     if (detach !== 'auto') return detach;
     return !(process.pid === 1 || process.env.NOTIFY_SOCKET || stdinIsSocket());
   }
 
-  private actionOptions(extra: Partial<ActionOptions> = {}): ActionOptions {
-    const c = this.config;
-    return {
-      name: c.name,
-      pidFile: c.pidFile,
-      defaultPidFile: c.defaultPidFile,
-      command: [],
-      workDir: c.workDir,
-      stdoutFile: c.stdoutFile,
-      stderrFile: c.stderrFile,
-      umask: c.umask,
-      credentials: c.credentials,
-      stopTimeout: c.stopTimeout,
-      grace: c.grace,
-      signalGroup: c.signalGroup,
-      force: c.force,
-      json: c.json,
-      keepFds: c.keepFds,
-      notify: c.notify,
-      startTimeout: c.startTimeout,
-      reloadSignal: c.reloadSignal,
-      probes: c.probes,
-      ...extra,
-    };
-  }
-
   /** Detached: re-run this script as the daemon through the detach engine. */
-  private async start(): Promise<number> {
-    this.requireWorker();
-    if (!this.shouldDetach()) return this.startInFront();
-    return (await import('./actions/start.js')).start(this.detachedOptions());
+  private async start(config: DaemonConfig): Promise<number> {
+    this.requireWorker(config);
+    if (!this.shouldDetach(config)) return this.startInFront(config);
+    return (await import('./actions/start.js')).start(detachedOptions(config));
   }
 
-  private async restart(): Promise<number> {
-    this.requireWorker();
-    if (!this.shouldDetach()) {
-      const stopped = await (await import('./actions/stop.js')).stop(this.actionOptions());
-      return stopped === EXIT.ok ? this.startInFront() : stopped;
+  private async restart(config: DaemonConfig): Promise<number> {
+    this.requireWorker(config);
+    if (!this.shouldDetach(config)) {
+      const stopped = await (await import('./actions/stop.js')).stop(config);
+      return stopped === EXIT.ok ? this.startInFront(config) : stopped;
     }
-    return (await import('./actions/restart.js')).restart(this.detachedOptions());
-  }
-
-  private detachedOptions(): ActionOptions {
-    const script = process.argv[1];
-    if (script === undefined) throw new DaemonError('unsupported', 'A detached start needs a script file (process.argv[1])');
-    const keepFds = this.config.closeOpenFiles ? this.config.keepFds : [...new Set([...this.config.keepFds, ...userFds()])];
-    return this.actionOptions({
-      command: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2)],
-      env: { ...process.env, [WORKER_ENV]: this.config.pidFile, [ORIGIN_CWD_ENV]: process.cwd() },
-      readyEndsWindow: true,
-      keepFds: keepFds.sort((a, b) => a - b),
-    });
+    return (await import('./actions/restart.js')).restart(detachedOptions(config));
   }
 
   /** In the re-run process: the detach engine already made this process the daemon. */
-  private async becomeDaemon(): Promise<never> {
+  private async becomeDaemon(config: DaemonConfig): Promise<never> {
     const env = process.env;
     const originCwd = env[ORIGIN_CWD_ENV] ?? '/';
     const reloadFrom = env[RELOAD_ENV];
@@ -206,15 +165,14 @@ export class Daemon {
     delete env[ORIGIN_CWD_ENV];
     delete env[RELOAD_ENV];
     delete env.NOTIFY_SOCKET;
-    this.runtime = new WorkerRuntime({ config: this.config, notifySocket, inFront: false, originCwd });
+    this.runtime = new WorkerRuntime({ config, notifySocket, inFront: false, originCwd });
     if (reloadFrom !== undefined) await this.runtime.takeOverFrom(Number(reloadFrom));
     return this.runtime.run();
   }
 
   /** Foreground: this process is the daemon; pid file, then the worker in front. */
-  private async startInFront(): Promise<number> {
-    this.requireWorker();
-    const c = this.config;
+  private async startInFront(c: DaemonConfig): Promise<number> {
+    this.requireWorker(c);
     // After reload() re-executed this process: same pid, so the pid file is already ours.
     const reexecuted = process.env[RELOAD_ENV] === REEXECUTED;
     delete process.env[RELOAD_ENV];
@@ -235,6 +193,25 @@ export class Daemon {
     this.runtime = new WorkerRuntime({ config: c, notifySocket, inFront: true, originCwd: process.cwd() });
     return this.runtime.run();
   }
+}
+
+/** This process is the re-run a detached start of this config launched. */
+function isDaemonProcess(config: DaemonConfig): boolean {
+  return process.env[WORKER_ENV] === config.pidFile;
+}
+
+/** The detach engine's options for re-running this script as the daemon. */
+function detachedOptions(config: DaemonConfig): ActionOptions {
+  const script = process.argv[1];
+  if (script === undefined) throw new DaemonError('unsupported', 'A detached start needs a script file (process.argv[1])');
+  const keepFds = config.closeOpenFiles ? config.keepFds : [...new Set([...config.keepFds, ...userFds()])];
+  return {
+    ...config,
+    command: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2)],
+    env: { ...process.env, [WORKER_ENV]: config.pidFile, [ORIGIN_CWD_ENV]: process.cwd() },
+    readyEndsWindow: true,
+    keepFds: keepFds.sort((a, b) => a - b),
+  };
 }
 
 function stdinIsSocket(): boolean {

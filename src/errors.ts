@@ -13,8 +13,6 @@ export type DaemonErrorCode =
   | 'pidfile-unwritable'
   | 'output-unwritable'
   | 'command-unusable'
-  | 'start-failed'
-  | 'stop-timeout'
   | 'unsupported';
 
 /**

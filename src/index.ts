@@ -3,4 +3,3 @@ export { runCli } from './cli/run-cli.js';
 export { DaemonError, EXIT, type DaemonErrorCode } from './errors.js';
 export { sdNotify } from './notify.js';
 export { inspectPidFile, type PidFileState } from './pidfile.js';
-export type { LaunchSpec, Readiness, StartOutcome } from './engine/launch-spec.js';

@@ -1,8 +1,12 @@
 import { DaemonError } from './errors.js';
 
-/** Daemons here are Unix processes (fork, sessions, signals, /proc); Windows has none of that. */
-export function assertUnix(platform: string = process.platform): void {
-  if (platform === 'win32') {
-    throw new DaemonError('unsupported', 'daemonocle needs Linux or another Unix; Windows is not supported');
+/**
+ * Linux only until another Unix is tested: `start` reads /proc (the daemon's start time, its pid
+ * from the session leader's subshell), execs through GNU env --default-signal, and uses prctl
+ * (child subreaper) and pidfds. README "Other platforms" lists what a port would need.
+ */
+export function assertSupportedPlatform(platform: string = process.platform): void {
+  if (platform !== 'linux') {
+    throw new DaemonError('unsupported', `daemonocle runs on Linux only (this is ${platform}); see "Other platforms" in its README`);
   }
 }

@@ -203,15 +203,19 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_
   }
 }
 
-/** Whether root-only tests may run; under CI=true a missing requirement fails instead of skipping. */
-export function requireRoot(t: Test): boolean {
-  if (process.getuid?.() === 0) return true;
-  if (process.env.CI === 'true') {
-    t.fail('this test needs root, and CI=true forbids skipping it');
-    return false;
-  }
-  t.skip('needs root');
+/**
+ * The one skip rule: a test that cannot run here says what it needs and skips, except under
+ * CI=true, where a missing requirement is a failure. Returns false, for `return unavailable(...)`.
+ */
+export function unavailable(t: Test, needs: string): false {
+  if (process.env.CI === 'true') t.fail(`needs ${needs}, and CI=true forbids skipping`);
+  else t.skip(`needs ${needs}`);
   return false;
+}
+
+/** Whether root-only tests may run. */
+export function requireRoot(t: Test): boolean {
+  return process.getuid?.() === 0 || unavailable(t, 'root');
 }
 
 /** Environment for test/fixtures/lib-app.js: its pid file, callback log and output files in the sandbox. */

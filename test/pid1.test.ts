@@ -3,25 +3,20 @@
 import t from 'tap';
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
-import { BIN, childrenOf, fixture, requireRoot, sandbox, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
+import { BIN, childrenOf, fixture, requireRoot, sandbox, unavailable, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
 
 function canUnshare(t: Parameters<Parameters<typeof t.test>[1]>[0]): boolean {
   if (!requireRoot(t)) return false;
-  if (!existsSync('/usr/bin/unshare')) {
-    if (process.env.CI === 'true') t.fail('unshare (util-linux) is missing, and CI=true forbids skipping');
-    else t.skip('needs unshare');
-    return false;
-  }
+  if (!existsSync('/usr/bin/unshare')) return unavailable(t, 'unshare (util-linux)');
   return true;
 }
 
 t.test('tini, the reference, is here to compare with', async (t) => {
   if (TINI) return t.pass(`using ${TINI}`);
-  if (process.env.CI === 'true') t.fail('tini is missing (apt-get install tini), and CI=true forbids skipping the comparison');
-  else t.skip('tini not installed: comparing with nothing');
+  unavailable(t, 'tini (apt-get install tini) to compare with');
 });
 
 const wrappers: Record<string, (cmd: string[]) => string[]> = {

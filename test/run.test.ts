@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, readPid, sandbox, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
+import { alive, BIN, fixture, readPid, sandbox, stat, unavailable, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
 /** Starts `daemonocle run ...` and waits for the child's "ready PID" line. */
 async function running(box: Sandbox, args: string[], env: Record<string, string> = {}) {
@@ -156,8 +156,7 @@ t.test('run: TERM to the wrapper and the child at once (systemd control-group ki
  */
 function onTerminal(t: Test, box: Sandbox, command: string, env: Record<string, string>) {
   if (!existsSync('/usr/bin/script')) {
-    if (process.env.CI === 'true') t.fail('needs script(1) from util-linux for a pseudo-terminal');
-    else t.skip('needs script(1) from util-linux for a pseudo-terminal');
+    unavailable(t, 'script(1) from util-linux for a pseudo-terminal');
     return undefined;
   }
   // `exec`: script(1) runs the line with $SHELL -c, and a shell that does not exec a lone command

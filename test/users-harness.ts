@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { accessSync, chmodSync, constants, copyFileSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Test } from 'tap';
-import { BIN, ROOT, type Result } from './helpers.js';
+import { BIN, ROOT, unavailable, type Result } from './helpers.js';
 
 /** Whether a user other than the owner can reach path: o+x on every directory above it, and `bits` on it. */
 function othersCan(path: string, bits: number): boolean {
@@ -68,9 +68,7 @@ export function canSwitchUsers(t: Test): boolean {
   try {
     accessSync('/usr/bin/setpriv', constants.X_OK);
   } catch {
-    if (process.env.CI === 'true') t.fail('setpriv (util-linux) is missing, and CI=true forbids skipping');
-    else t.skip('needs setpriv');
-    return false;
+    return unavailable(t, 'setpriv (util-linux)');
   }
   return true;
 }

@@ -2,7 +2,7 @@ import { EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
 import { inspectPidFile } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../options.js';
+import type { ActionOptions } from '../types.js';
 import { signalName } from '../signals.js';
 import { signalVerified } from '../stop.js';
 

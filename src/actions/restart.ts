@@ -1,7 +1,7 @@
 import { EXIT } from '../errors.js';
 import { lockForStart } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../options.js';
+import type { ActionOptions } from '../types.js';
 import { startLocked } from './start.js';
 import { stopLocked } from './stop.js';
 

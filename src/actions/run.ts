@@ -2,9 +2,9 @@ import { EXIT } from '../errors.js';
 import { warn } from '../log.js';
 import { claimPidFile, removePidFileIfOwn } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../options.js';
+import type { ActionOptions } from '../types.js';
 import { runForeground } from '../engine/foreground.js';
-import { commandSpecFrom } from './start.js';
+import { commandSpecFrom } from './specs.js';
 import { dieOf, signalNumber } from '../signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
@@ -23,7 +23,7 @@ export async function run(opts: ActionOptions): Promise<number> {
       ...commandSpecFrom(opts),
       signalGroup: opts.signalGroup,
       stopTimeout: opts.stopTimeout,
-      subreaper: opts.subreaper ?? false,
+      subreaper: opts.subreaper,
       grace: opts.grace,
       notify: opts.notify,
       probes: opts.probes,

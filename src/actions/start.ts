@@ -3,34 +3,9 @@ import { error, out, warn } from '../log.js';
 import { lockForStart, runningOrCleared, type PidLock } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import { launchDetached } from '../engine/detach.js';
-import type { CommandSpec, LaunchSpec } from '../engine/launch-spec.js';
-import type { ActionOptions } from '../options.js';
+import { launchSpecFrom } from './specs.js';
+import type { ActionOptions } from '../types.js';
 import { signalNumber } from '../signals.js';
-
-/** The command part of a launch, shared by `start` (detached) and `run` (in front). */
-export function commandSpecFrom(opts: ActionOptions): CommandSpec {
-  return {
-    name: opts.name,
-    argv: opts.command,
-    env: opts.env ?? process.env,
-    cwd: opts.workDir,
-    umask: opts.umask,
-    credentials: opts.credentials,
-    stdoutFile: opts.stdoutFile,
-    stderrFile: opts.stderrFile,
-    keepFds: opts.keepFds,
-  };
-}
-
-export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
-  return {
-    ...commandSpecFrom(opts),
-    pidFile: opts.pidFile,
-    readiness: opts.notify || opts.probes.length > 0
-      ? { kind: 'wait', notify: opts.notify, probes: opts.probes, timeoutSeconds: opts.startTimeout }
-      : { kind: 'grace', seconds: opts.grace, readyEndsWindow: opts.readyEndsWindow ?? false },
-  };
-}
 
 export async function start(opts: ActionOptions): Promise<number> {
   const lock = await lockForStart(opts.pidFile, placeOf(opts));

@@ -2,7 +2,7 @@ import { EXIT } from '../errors.js';
 import { out, warn } from '../log.js';
 import { inspectPidFile } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../options.js';
+import type { ActionOptions } from '../types.js';
 import { collectStatus, statusLine } from '../status.js';
 
 /** Never writes: a stale pid file is reported (exit 1), not removed. */

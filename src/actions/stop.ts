@@ -2,7 +2,7 @@ import { EXIT } from '../errors.js';
 import { error, out, warn } from '../log.js';
 import { lockPidFile, removePidFileIfOwn, runningOrCleared } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../options.js';
+import type { ActionOptions } from '../types.js';
 import { stopProcess } from '../stop.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {

@@ -2,10 +2,10 @@ import { createRequire } from 'node:module';
 import { EXIT } from '../errors.js';
 import { out } from '../log.js';
 import { reportError } from '../report.js';
-import { helpText, USAGE } from './help.js';
-import { parseCli, type Action } from './parse.js';
-import { assertUnix } from '../platform.js';
-import type { ActionOptions } from '../options.js';
+import { helpText, USAGE } from '../options/help.js';
+import { parseCli } from '../options/cli.js';
+import { assertSupportedPlatform } from '../platform.js';
+import type { Action, ActionOptions } from '../types.js';
 
 const ACTION_MODULES: Record<Action, () => Promise<(opts: ActionOptions) => Promise<number>>> = {
   start: async () => (await import('../actions/start.js')).start,
@@ -30,7 +30,7 @@ export async function runCli(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     action = parsed.action;
-    assertUnix();
+    assertSupportedPlatform();
     const run = await ACTION_MODULES[action]();
     return await run(parsed.options);
   } catch (err) {

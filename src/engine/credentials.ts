@@ -3,7 +3,7 @@
 // The library in front drops them in its own process, with the same groups policy.
 import { existsSync } from 'node:fs';
 import { DaemonError } from '../errors.js';
-import type { Credentials } from '../options.js';
+import type { Credentials } from '../types.js';
 import { lookupUser } from '../users.js';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));

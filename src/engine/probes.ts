@@ -1,10 +1,10 @@
 // Readiness probes for programs that never send READY=1: a TCP port that accepts connections, a
 // file that appears, a shell command that exits 0. Probed quickly at first, then backing off,
 // and abandoned the moment the caller stops waiting (the daemon died, or the timeout passed).
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { Probe } from './probe-spec.js';
+import type { Probe } from '../types.js';
+import { spawnProcess } from './spawn.js';
 
 const FIRST_DELAY_MS = 10;
 const MAX_DELAY_MS = 250;
@@ -29,7 +29,7 @@ function tryPort(host: string, port: number, signal: AbortSignal): Promise<boole
 
 function tryCommand(command: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { stdio: 'ignore', env });
+    const { child } = spawnProcess({ argv: ['/bin/sh', '-c', command], env, stdin: 'ignore', otherwise: 'ignore' });
     // Our own probe process: a TERM when it overstays or the wait is over.
     const stop = () => child.kill('SIGTERM');
     const timer = setTimeout(stop, ATTEMPT_TIMEOUT_MS);
@@ -69,4 +69,10 @@ export async function waitForProbes(probes: Probe[], env: NodeJS.ProcessEnv, sig
     delay = Math.min(MAX_DELAY_MS, Math.ceil(delay * 1.5));
   }
   return false;
+}
+
+export function describeProbe(p: Probe): string {
+  if (p.kind === 'port') return `port ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
+  if (p.kind === 'file') return `file ${p.path}`;
+  return `command ${p.command}`;
 }

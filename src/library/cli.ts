@@ -1,10 +1,10 @@
 // daemon.cli(): `node app.js ACTION [flags]` for a library daemon. Built-in actions take the flags
 // below (they override the Daemon's options for this run); custom actions get the words after them.
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { usageError } from '../errors.js';
-import { parseSeconds, parseSignal } from '../options.js';
-import type { DaemonConfig } from './config.js';
+import { parseFlagValues, runParseArgs } from '../options/cli.js';
+import { optionRows, row } from '../options/help.js';
+import { CLI_OPTIONS } from '../options/registry.js';
+import type { Values } from '../options/resolve.js';
 
 export interface CustomAction {
   fn: (args: string[]) => number | void | undefined | Promise<number | void | undefined>;
@@ -20,22 +20,12 @@ const BUILT_IN_HELP: [string, string][] = [
   ['run', 'run the worker in the foreground'],
 ];
 
-const FLAGS = {
-  'pid-file': { type: 'string' },
-  'stop-timeout': { type: 'string' },
-  grace: { type: 'string' },
-  'start-timeout': { type: 'string' },
-  notify: { type: 'boolean' },
-  'signal-group': { type: 'boolean' },
-  force: { type: 'boolean' },
-  json: { type: 'boolean' },
-  'reload-signal': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** daemon.cli()'s flags: the registry's options marked `script`. */
+const FLAGS = CLI_OPTIONS.filter((o) => o.script);
 
 export type ParsedDaemonCli =
   | { kind: 'help' }
-  | { kind: 'action'; action: string; args: string[]; overrides: Partial<DaemonConfig> };
+  | { kind: 'action'; action: string; args: string[]; overrides: Values };
 
 export function daemonUsage(name: string, actions: Map<string, CustomAction>): string {
   const names = [...BUILT_IN_HELP.map(([a]) => a), ...actions.keys()];
@@ -50,17 +40,9 @@ export function daemonHelp(name: string, actions: Map<string, CustomAction>): st
 Actions:
 ${rows.map(([a, h]) => `  ${a.padEnd(width)}${h}`).join('\n')}
 
-Options (built-in actions):
-  --pid-file PATH          pid file
-  --stop-timeout SECONDS   how long stop waits for the exit
-  --grace SECONDS          startup window
-  --notify                 wait for the worker's ready() instead of the window
-  --start-timeout SECONDS  with --notify: how long to wait
-  --signal-group           signal the daemon's whole process group
-  --force                  stop: SIGKILL after the timeout
-  --json                   status: one JSON object
-  --reload-signal SIG      reload: signal to send (default HUP)
-  -h, --help               this help
+Options (built-in actions; each takes those the daemonocle CLI's same action takes):
+${optionRows(FLAGS)}
+${row('-h, --help', 'this help')}
 `;
 }
 
@@ -73,25 +55,7 @@ export function parseDaemonCli(argv: string[], actions: Map<string, CustomAction
     const valid = [...BUILT_IN_HELP.map(([a]) => a), ...actions.keys()].join(', ');
     throw usageError(`Unknown action '${first}'; valid actions: ${valid}`);
   }
-  let values;
-  try {
-    ({ values } = parseArgs({ args: rest, options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw usageError((err as Error).message.split('. ')[0] ?? 'bad option');
-  }
-  if (values.help) return { kind: 'help' };
-  const overrides: Partial<DaemonConfig> = {};
-  if (values['pid-file'] !== undefined) {
-    overrides.pidFile = resolve(values['pid-file']);
-    overrides.defaultPidFile = false;
-  }
-  if (values['stop-timeout'] !== undefined) overrides.stopTimeout = parseSeconds('--stop-timeout', values['stop-timeout']);
-  if (values.grace !== undefined) overrides.grace = parseSeconds('--grace', values.grace);
-  if (values['start-timeout'] !== undefined) overrides.startTimeout = parseSeconds('--start-timeout', values['start-timeout']);
-  if (values.notify) overrides.notify = true;
-  if (values['signal-group']) overrides.signalGroup = true;
-  if (values.force) overrides.force = true;
-  if (values.json) overrides.json = true;
-  if (values['reload-signal'] !== undefined) overrides.reloadSignal = parseSignal('--reload-signal', values['reload-signal']);
-  return { kind: 'action', action: first, args: [], overrides };
+  const { values: raw } = runParseArgs(rest, FLAGS, false, false);
+  if (raw.help) return { kind: 'help' };
+  return { kind: 'action', action: first, args: [], overrides: parseFlagValues(raw, FLAGS, first) };
 }

@@ -1,11 +1,11 @@
 // The worker's side of a library daemon: runs the worker in this process, turns every way out into
 // exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
-import { spawn, type StdioOptions } from 'node:child_process';
 import { onExit } from 'signal-exit';
 import { error, out, warn } from '../log.js';
 import { execInPlace, nativeUnavailableReason } from '../native.js';
 import { activationFds, sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
+import { spawnProcess } from '../engine/spawn.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
 import { readStat } from '../proc.js';
 import { waitGone } from '../stop.js';
@@ -31,14 +31,36 @@ export interface RuntimeContext {
   originCwd: string;
 }
 
+/**
+ * Where the daemon is in its life; every change goes through transition():
+ *   starting --ready()--> running
+ *   starting|running --a way out--> stopping --> (exit)
+ *   starting|running --reload() in front--> reexecuting --execve--> (a new image, same pid)
+ *     (a stop signal meanwhile is remembered in `stopInstead`, and ends it after the callback)
+ *   starting|running --reload() detached--> handed-over --> (exit; the pid file names the new process)
+ */
+type Phase =
+  | { name: 'starting' }
+  | { name: 'running' }
+  | { name: 'stopping' }
+  | { name: 'reexecuting'; stopInstead?: { exitCode: number; signal: NodeJS.Signals } }
+  | { name: 'handed-over' };
+
+const NEXT: Record<Phase['name'], readonly Phase['name'][]> = {
+  starting: ['running', 'stopping', 'reexecuting', 'handed-over'],
+  running: ['stopping', 'reexecuting', 'handed-over'],
+  reexecuting: [],
+  stopping: [],
+  'handed-over': [],
+};
+
+/** What a way out that came too late waits on: the exit already under way. */
+const NEVER: Promise<never> = new Promise<never>(() => {});
+
 export class WorkerRuntime {
-  private shuttingDown = false;
-  private readySent = false;
-  private keepAlive: NodeJS.Timeout | undefined;
-  private pidFileHandedOver = false;
+  private phase: Phase = { name: 'starting' };
+  private readonly keepAlive = setInterval(() => {}, 1 << 30);
   private ownHupListeners = new Set<unknown>();
-  private reexecuting = false;
-  private stopInstead: { exitCode: number; signal: NodeJS.Signals } | undefined;
 
   /**
    * In front with a notify socket, which can then only be systemd's: READY=1 at the window's end,
@@ -50,10 +72,19 @@ export class WorkerRuntime {
     this.underSystemd = ctx.inFront && ctx.notifySocket !== undefined;
   }
 
+  /** Moves to `to` when the phase allows it; false when the daemon is already on another way. */
+  private transition(to: Phase): boolean {
+    if (!NEXT[this.phase.name].includes(to.name)) return false;
+    this.phase = to;
+    return true;
+  }
+
+  private get leaving(): boolean {
+    return this.phase.name !== 'starting' && this.phase.name !== 'running';
+  }
+
   ready(): void {
-    if (this.readySent) return;
-    this.readySent = true;
-    if (this.ctx.notifySocket) sdNotify('READY=1', this.ctx.notifySocket);
+    if (this.transition({ name: 'running' }) && this.ctx.notifySocket) sdNotify('READY=1', this.ctx.notifySocket);
   }
 
   /** Runs the worker until it ends or a signal ends it; the process exits from here. */
@@ -71,8 +102,6 @@ export class WorkerRuntime {
     // the pings and systemd acts on it.
     const watchdogMs = this.underSystemd ? watchdogIntervalMs() : undefined;
     if (watchdogMs !== undefined) setInterval(() => sdNotify('WATCHDOG=1', this.ctx.notifySocket), watchdogMs).unref();
-    // The daemon lives as long as its worker, even a worker whose promise holds no handle open.
-    this.keepAlive = setInterval(() => {}, 1 << 30);
     try {
       await config.worker!();
     } catch (err) {
@@ -101,8 +130,7 @@ export class WorkerRuntime {
     process.on('unhandledRejection', (err) => void this.die(err));
     // process.exit(N) and other fatal signals: the callback runs synchronously here.
     onExit((code, signal) => {
-      if (this.shuttingDown) return;
-      this.shuttingDown = true;
+      if (!this.transition({ name: 'stopping' })) return;
       const n = signal ? signalNumber(signal) ?? 0 : 0;
       const [message, cbCode] = signal
         ? [`Terminated by ${signal} (${n})`, -n]
@@ -118,18 +146,22 @@ export class WorkerRuntime {
   private die(err: unknown): Promise<never> {
     const name = err instanceof Error ? (err.constructor?.name ?? err.name) : typeof err;
     const message = err instanceof Error ? err.message : String(err);
-    if (!this.shuttingDown) process.stderr.write(`${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
+    if (!this.leaving) process.stderr.write(`${err instanceof Error && err.stack ? err.stack : String(err)}\n`);
     return this.shutdown(`Dying due to unhandled ${name}: ${message}`, 1, 1);
   }
 
   /** The one exit path: callback once (awaited), pid file released, exit. */
   async shutdown(message: string, code: number, exitCode: number, signal?: NodeJS.Signals): Promise<never> {
-    if (this.shuttingDown) {
+    if (!this.transition({ name: 'stopping' })) {
       // A stop while re-executing for a reload: end there instead of starting the new image.
-      if (this.reexecuting && signal !== undefined) this.stopInstead ??= { exitCode, signal };
-      return new Promise<never>(() => {});
+      if (this.phase.name === 'reexecuting' && signal !== undefined) this.phase.stopInstead ??= { exitCode, signal };
+      return NEVER;
     }
-    this.shuttingDown = true;
+    return this.leave(message, code, exitCode, signal);
+  }
+
+  /** Callback once (awaited), pid file released, exit: the end of every phase but reexecuting. */
+  private async leave(message: string, code: number, exitCode: number, signal?: NodeJS.Signals): Promise<never> {
     if (this.underSystemd) sdNotify('STOPPING=1', this.ctx.notifySocket);
     await this.callCallback(message, code);
     return this.exit(exitCode, signal);
@@ -162,14 +194,14 @@ export class WorkerRuntime {
   }
 
   private releasePidFile(): void {
-    if (!this.pidFileHandedOver) removePidFileIfOwn(this.ctx.config.pidFile, process.pid);
+    if (this.phase.name !== 'handed-over') removePidFileIfOwn(this.ctx.config.pidFile, process.pid);
   }
 
   /** Restart in place, the same argv and env; this process ends with `Shutting down for reload`. */
   async reload(): Promise<never> {
     if (process.pid === 1) {
       warn('reload ignored: as PID 1, leaving would end the container');
-      return new Promise<never>(() => {});
+      return NEVER;
     }
     // Without native calls (not Linux, or koffi missing) there is no execve: hand over instead.
     return this.ctx.inFront && nativeUnavailableReason() === undefined ? this.reexecute() : this.handOver();
@@ -180,6 +212,7 @@ export class WorkerRuntime {
    * it waits for this one to exit before its worker runs.
    */
   private async handOver(): Promise<never> {
+    if (this.leaving) return NEVER;
     const { config } = this.ctx;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -187,27 +220,24 @@ export class WorkerRuntime {
       [RELOAD_ENV]: String(process.pid),
       [ORIGIN_CWD_ENV]: this.ctx.originCwd,
     };
-    const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
-    for (const fd of config.keepFds) stdio[fd] = fd;
-    for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    const { child, started } = spawnProcess({
+      argv: [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
       cwd: this.ctx.originCwd,
       env,
-      stdio,
+      stdin: 'inherit',
+      otherwise: 'inherit',
+      fds: config.keepFds.map((fd) => [fd, fd] as const),
     });
-    const spawned = await new Promise<boolean>((resolve) => {
-      child.once('spawn', () => resolve(true));
-      child.once('error', () => resolve(false));
-    });
+    const spawnError = await started;
     const st = child.pid !== undefined ? readStat(child.pid) : null;
-    if (!spawned || child.pid === undefined || st === null) {
+    if (spawnError || child.pid === undefined || st === null) {
       error(`reload of ${config.name} failed: could not start a new process`);
-      return new Promise<never>(() => {});
+      return NEVER;
     }
+    if (!this.transition({ name: 'handed-over' })) return NEVER;
     child.unref();
     writePidFile(config.pidFile, child.pid, st.startTime);
-    this.pidFileHandedOver = true;
-    return this.shutdown('Shutting down for reload', 0, 0);
+    return this.leave('Shutting down for reload', 0, 0);
   }
 
   /**
@@ -217,15 +247,14 @@ export class WorkerRuntime {
    * it, SIGKILLs it at the next stop.)
    */
   private async reexecute(): Promise<never> {
-    if (this.shuttingDown) return new Promise<never>(() => {});
-    this.shuttingDown = true;
-    this.reexecuting = true;
+    const phase: Phase = { name: 'reexecuting' };
+    if (!this.transition(phase)) return NEVER;
     const { config } = this.ctx;
     if (this.underSystemd) {
       sdNotify(`RELOADING=1\nMONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`, this.ctx.notifySocket);
     }
     await this.callCallback('Shutting down for reload', 0);
-    if (this.stopInstead) return this.exit(this.stopInstead.exitCode, this.stopInstead.signal);
+    if (phase.stopInstead) return this.exit(phase.stopInstead.exitCode, phase.stopInstead.signal);
     const env: NodeJS.ProcessEnv = { ...process.env, [RELOAD_ENV]: REEXECUTED };
     if (this.ctx.notifySocket !== undefined) env.NOTIFY_SOCKET = this.ctx.notifySocket;
     try {
@@ -252,9 +281,8 @@ export class WorkerRuntime {
       // The old process still runs: the pid file goes back to naming it, so nothing is untracked.
       const old = readStat(oldPid);
       if (old !== null) writePidFile(config.pidFile, oldPid, old.startTime);
-      this.pidFileHandedOver = true;
+      this.transition({ name: 'handed-over' });
       this.callCallbackSync(message, 1);
-      this.shuttingDown = true;
       process.exit(1);
     }
     writePidFile(config.pidFile, process.pid, self.startTime);

@@ -1,51 +1,11 @@
-// Validation of user-facing option values, shared by the CLI and (later) the library.
-// Every check throws a usage DaemonError naming the option and the bad value.
-import { fstatSync } from 'node:fs';
+// The value parsers behind the option registry, shared by the CLI and the library. Every check
+// throws a usage DaemonError naming the option and the bad value.
+import { fstatSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { usageError } from './errors.js';
-import { signalNumber } from './signals.js';
-import type { Probe } from './engine/probe-spec.js';
-import { lookupGroup, lookupUser } from './users.js';
-
-export interface Credentials {
-  uid: number | undefined;
-  gid: number | undefined;
-  /** Name for initgroups(); undefined when the uid has no passwd entry. */
-  userName: string | undefined;
-}
-
-export interface ActionOptions {
-  name: string;
-  pidFile: string;
-  /** true when pidFile is the derived default (its directory may be created). */
-  defaultPidFile: boolean;
-  command: string[];
-  workDir: string;
-  stdoutFile: string | undefined;
-  stderrFile: string | undefined;
-  umask: number;
-  credentials: Credentials;
-  stopTimeout: number;
-  grace: number;
-  signalGroup: boolean;
-  force: boolean;
-  json: boolean;
-  keepFds: number[];
-  /** Wait for the daemon's own READY=1 instead of the grace window. */
-  notify: boolean;
-  /** With notify: how long to wait for READY=1. */
-  startTimeout: number;
-  /** Environment of the daemon (default: the caller's). */
-  env?: NodeJS.ProcessEnv;
-  /** A READY=1 from the daemon ends the grace window early (the library's daemon.ready()). */
-  readyEndsWindow?: boolean;
-  /** Signal sent by `reload`. */
-  reloadSignal: number;
-  /** Readiness probes: ready once every one succeeds (replaces the grace window). */
-  probes: Probe[];
-  /** run: become a child subreaper and reap orphans even when not PID 1. */
-  subreaper?: boolean;
-}
+import { usageError } from '../errors.js';
+import { signalNumber } from '../signals.js';
+import { lookupGroup, lookupUser } from '../users.js';
+import type { Credentials, Probe } from '../types.js';
 
 export function parseSeconds(option: string, value: string | number): number {
   const n = typeof value === 'number' ? value : /^\s*$/.test(value) ? NaN : Number(value);
@@ -95,20 +55,29 @@ export function parseKeepFds(option: string, value: string | number[]): number[]
   return [...new Set(fds)].sort((a, b) => a - b);
 }
 
+/** A user name or uid that exists (a bare uid need not have a passwd entry). */
+export function parseUser(option: string, value: string | number): string {
+  const text = String(value);
+  if (text === '' || lookupUser(text) === undefined) throw usageError(`${option}: no such user '${text}'`);
+  return text;
+}
+
+export function parseGroup(option: string, value: string | number): string {
+  const text = String(value);
+  if (text === '' || lookupGroup(text) === undefined) throw usageError(`${option}: no such group '${text}'`);
+  return text;
+}
+
+/** Checked names or ids (parseUser, parseGroup) to the credentials a launch drops to. */
 export function resolveCredentials(user: string | undefined, group: string | undefined): Credentials {
   const creds: Credentials = { uid: undefined, gid: undefined, userName: undefined };
   if (user !== undefined) {
-    const entry = lookupUser(user);
-    if (entry === undefined) throw usageError(`--user: no such user '${user}'`);
+    const entry = lookupUser(user)!;
     creds.uid = entry.uid;
     creds.gid = entry.gid;
     creds.userName = entry.name;
   }
-  if (group !== undefined) {
-    const gid = lookupGroup(group);
-    if (gid === undefined) throw usageError(`--group: no such group '${group}'`);
-    creds.gid = gid;
-  }
+  if (group !== undefined) creds.gid = lookupGroup(group);
   return creds;
 }
 
@@ -127,3 +96,36 @@ export function defaultName(command: string[]): string | undefined {
 }
 
 export const absolute = (path: string): string => resolve(path);
+
+export function nonEmpty(option: string, value: string): string {
+  if (value === '') throw usageError(`${option} needs a non-empty path`);
+  return value;
+}
+
+export const absolutePath = (option: string, value: string): string => absolute(nonEmpty(option, value));
+
+/** `PORT`, `HOST:PORT` or `[IPV6]:PORT`; the host defaults to 127.0.0.1. */
+export function parsePortProbe(option: string, value: string | number): Probe {
+  const text = String(value);
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text) ?? /^()(\d+)$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw usageError(`${option} takes [HOST:]PORT (e.g. 8080, 127.0.0.1:8080, [::1]:8080), not '${text}'`);
+  }
+  return { kind: 'port', host: m[1] || '127.0.0.1', port };
+}
+
+export function checkDirectory(option: string, path: string): void {
+  let ok = false;
+  try {
+    ok = statSync(path).isDirectory();
+  } catch {
+    throw usageError(`${option}: no such directory '${path}'`);
+  }
+  if (!ok) throw usageError(`${option}: '${path}' is not a directory`);
+}
+
+export function nameFromPidFile(pidFile: string): string {
+  const base = pidFile.split('/').pop() ?? 'daemon';
+  return base.replace(/\.pid$/, '') || 'daemon';
+}

@@ -1,0 +1,48 @@
+# The session leader of a detached start (src/engine/detach.ts runs it in a new session):
+#
+#   sh session-leader.sh PIDFILE UMASK PIPE_FD LOCK_FD KEEP_FDS COMMAND [ARGS...]
+#
+# It forks a subshell and exits at once, so the daemon is in the new session without leading it
+# (Stevens' double fork). The subshell, whose pid the command keeps across exec:
+#   1. writes PIDFILE atomically (temp file, then mv): "PID\nSTARTTIME\n", the start time being
+#      field 22 of /proc/PID/stat (src/pidfile.ts reads and writes the same format);
+#   2. closes every fd but 0-2, PIPE_FD, LOCK_FD and KEEP_FDS: the caller marks inherited fds
+#      close-on-exec, but a thread of Node's own may open a file without O_CLOEXEC at any moment,
+#      and only the child can close such a leak for sure (dash cannot name fds above 9; bash can);
+#   3. writes its pid and a newline to PIPE_FD, closes PIPE_FD and LOCK_FD, and execs COMMAND.
+# LOCK_FD is '-' when no lock is held; KEEP_FDS is a space-separated list, maybe empty.
+# Exit 125 from the subshell: bad arguments or an unwritable pid file; the command never ran.
+
+pidfile=$1 mask=$2 pipe=$3 lock=$4 keep=$5
+case "$pipe:$lock" in
+  *[!0-9:-]* | :* | *: ) echo "daemonocle: bad session leader arguments" >&2; exit 125 ;;
+esac
+shift 5
+umask "$mask"
+(
+  read -r stat < /proc/self/stat || exit 125
+  pid=${stat%% *}
+  starttime() { shift 19; starttime=$1; }
+  # The fields after the command name, which ends at the last ')', split into words on purpose.
+  # shellcheck disable=SC2086
+  starttime ${stat##*)}
+  set -C
+  tmp="$pidfile.$pid.tmp"
+  if ! { printf '%s\n%s\n' "$pid" "$starttime" > "$tmp" && mv -f "$tmp" "$pidfile"; } 2>/dev/null; then
+    rm -f "$tmp"
+    echo "daemonocle: cannot write pid file $pidfile" >&2
+    exit 125
+  fi
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    case " 0 1 2 $pipe $lock $keep " in *" $fd "*) continue ;; esac
+    # shellcheck disable=SC3028
+    case $fd in [3-9]) ;; *) [ -n "$BASH_VERSION" ] || continue ;; esac
+    eval "exec $fd>&-"
+  done
+  trap '' PIPE
+  echo "$pid" >&"$pipe"
+  eval "exec $pipe>&-"
+  [ "$lock" = - ] || eval "exec $lock>&-"
+  exec "$@"
+) &

@@ -1,0 +1,27 @@
+// ActionOptions to what the engines take: the command part of any launch (start, run), and the
+// detach engine's whole spec with its readiness rule.
+import type { ActionOptions, CommandSpec, LaunchSpec } from '../types.js';
+
+export function commandSpecFrom(opts: ActionOptions): CommandSpec {
+  return {
+    name: opts.name,
+    argv: opts.command,
+    env: opts.env ?? process.env,
+    cwd: opts.workDir,
+    umask: opts.umask,
+    credentials: opts.credentials,
+    stdoutFile: opts.stdoutFile,
+    stderrFile: opts.stderrFile,
+    keepFds: opts.keepFds,
+  };
+}
+
+export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
+  return {
+    ...commandSpecFrom(opts),
+    pidFile: opts.pidFile,
+    readiness: opts.notify || opts.probes.length > 0
+      ? { kind: 'wait', notify: opts.notify, probes: opts.probes, timeoutSeconds: opts.startTimeout }
+      : { kind: 'grace', seconds: opts.grace, readyEndsWindow: opts.readyEndsWindow ?? false },
+  };
+}

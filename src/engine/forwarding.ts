@@ -1,0 +1,55 @@
+// `run`'s signal forwarding: every signal in FORWARDED goes to the child (or its group) at once,
+// with nothing before the kill() on that path. A TERM, INT or QUIT starts a stop: STOPPING=1 for
+// systemd, and a warning (never a SIGKILL) when the child outlives --stop-timeout.
+import { warn } from '../log.js';
+import { FORWARDED, FROM_TERMINAL, STOPPING } from '../signals.js';
+import type { SystemdBridge } from './systemd.js';
+
+export interface ForwardingSpec {
+  name: string;
+  pid: number;
+  signalGroup: boolean;
+  /** The wrapper holds a terminal: what it sends to its whole foreground job goes to CMD's whole group. */
+  onTerminal: boolean;
+  stopTimeout: number;
+  systemd: SystemdBridge;
+}
+
+export interface Forwarding {
+  /** The signals forwarded so far. */
+  readonly forwarded: ReadonlySet<NodeJS.Signals>;
+  stop(): void;
+}
+
+export function forwardSignals(spec: ForwardingSpec): Forwarding {
+  const { pid } = spec;
+  const targetOf = (sig: string) => (spec.signalGroup || (spec.onTerminal && FROM_TERMINAL.has(sig)) ? -pid : pid);
+  const forwarded = new Set<NodeJS.Signals>();
+  let stopTimer: NodeJS.Timeout | undefined;
+  const startStop = (sig: NodeJS.Signals) => {
+    spec.systemd.notify(`STOPPING=1\nSTATUS=Stopping ${spec.name}: ${sig} sent to PID ${pid}`);
+    stopTimer ??= setTimeout(() => {
+      warn(`${spec.name} (PID ${pid}) did not exit ${spec.stopTimeout} s after ${sig}; still waiting (no SIGKILL is sent)`);
+    }, spec.stopTimeout * 1000);
+  };
+  const handlers = FORWARDED.map((sig) => {
+    const handler = () => {
+      try {
+        process.kill(targetOf(sig), sig);
+      } catch {
+        // The child is already gone; its exit is on its way.
+      }
+      forwarded.add(sig);
+      if (STOPPING.has(sig)) startStop(sig);
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  return {
+    forwarded,
+    stop: () => {
+      clearTimeout(stopTimer);
+      for (const [sig, handler] of handlers) process.removeListener(sig, handler);
+    },
+  };
+}

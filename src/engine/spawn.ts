@@ -1,0 +1,103 @@
+// The one way this project starts a process: the detach engine's session leader, `run`'s child,
+// the library's re-execution for a reload, and the readiness probes' commands all come through
+// spawnProcess(). It opens the output files (appending), lays out stdio with the extra fds at
+// their numbers, drops privileges through setpriv when asked, applies the umask, and reports the
+// spawn's success or failure as one promise.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { DaemonError, reason } from '../errors.js';
+import type { Credentials } from '../types.js';
+import { withCredentials } from './credentials.js';
+
+export interface SpawnRequest {
+  argv: readonly string[];
+  /** argv[0] as the process sees it, when it differs from the file run. */
+  argv0?: string;
+  cwd?: string;
+  env: NodeJS.ProcessEnv;
+  stdin: 'ignore' | 'inherit';
+  /** Appended to; when undefined, `otherwise`. */
+  stdoutFile?: string;
+  stderrFile?: string;
+  otherwise: 'ignore' | 'inherit';
+  /** Extra fds at fixed numbers: one of the caller's fds, or a new pipe. Gaps are closed. */
+  fds?: ReadonlyArray<readonly [number, number | 'pipe']>;
+  /** The process runs as these (util-linux setpriv execs the command). */
+  credentials?: Credentials;
+  /** A new session and process group (setsid). */
+  detached?: boolean;
+  umask?: number;
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  /** Resolves once the process runs (undefined) or could not be started (the error). */
+  started: Promise<Error | undefined>;
+  /** Size of the --stderr file before the process could write to it. */
+  stderrOffset: number;
+}
+
+interface Outputs {
+  stdout: number | 'ignore' | 'inherit';
+  stderr: number | 'ignore' | 'inherit';
+  close(): void;
+}
+
+function openOutputs(req: SpawnRequest): Outputs {
+  const opened = new Map<string, number>();
+  const open = (option: string, path: string | undefined): number | 'ignore' | 'inherit' => {
+    if (path === undefined) return req.otherwise;
+    const existing = opened.get(path);
+    if (existing !== undefined) return existing;
+    try {
+      const fd = openSync(path, 'a', 0o644);
+      opened.set(path, fd);
+      return fd;
+    } catch (err) {
+      for (const fd of opened.values()) closeSync(fd);
+      throw new DaemonError('output-unwritable', `Cannot open ${option} file ${path}: ${reason(err)}`, { cause: err });
+    }
+  };
+  const stdout = open('--stdout', req.stdoutFile);
+  const stderr = open('--stderr', req.stderrFile);
+  return {
+    stdout,
+    stderr,
+    close: () => {
+      for (const fd of opened.values()) closeSync(fd);
+    },
+  };
+}
+
+function stdioOf(req: SpawnRequest, outputs: Outputs): StdioOptions {
+  const stdio: StdioOptions = [req.stdin, outputs.stdout, outputs.stderr];
+  for (const [at, what] of req.fds ?? []) stdio[at] = what;
+  for (let i = 3; i < stdio.length; i++) stdio[i] ??= 'ignore';
+  return stdio;
+}
+
+/** Spawns req.argv; throws only for an output file that cannot be opened (nothing is spawned then). */
+export function spawnProcess(req: SpawnRequest): Spawned {
+  const outputs = openOutputs(req);
+  const stderrOffset = typeof outputs.stderr === 'number' ? fstatSync(outputs.stderr).size : 0;
+  let child: ChildProcess;
+  const previousUmask = req.umask === undefined ? undefined : process.umask(req.umask);
+  try {
+    const argv = req.credentials ? withCredentials([...req.argv], req.credentials) : req.argv;
+    child = spawn(argv[0]!, argv.slice(1), {
+      cwd: req.cwd,
+      env: req.env,
+      stdio: stdioOf(req, outputs),
+      detached: req.detached ?? false,
+      argv0: req.credentials?.uid === undefined && req.credentials?.gid === undefined ? req.argv0 : undefined,
+    });
+  } finally {
+    if (previousUmask !== undefined) process.umask(previousUmask);
+    outputs.close();
+  }
+  const started = new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', resolve);
+  });
+  return { child, started, stderrOffset };
+}

@@ -1,0 +1,99 @@
+// Help texts, generated from the option registry: `daemonocle --help`, `daemonocle ACTION --help`
+// (exactly the options ACTION accepts), daemon.cli()'s help, and docs/cli.md's option table.
+import { ACTIONS, type Action } from '../types.js';
+import { acceptedBy, CLI_OPTIONS, helpLine, OPTIONS, type OptionDef } from './registry.js';
+
+export const USAGE = `Usage: daemonocle <${ACTIONS.join('|')}> [options] [-- command [args...]]`;
+
+const SUMMARY: Record<Action, { line: string; what: string }> = {
+  start: { line: 'start CMD detached; OK only once it came up', what: 'Start CMD as a daemon and report whether it came up.' },
+  stop: { line: 'send SIGTERM and wait for the exit (no SIGKILL unless --force)', what: 'Stop the daemon and wait for it to exit.' },
+  restart: { line: 'stop if running, then start', what: 'Stop the daemon (if running), then start CMD.' },
+  status: {
+    line: "pid, state, uptime, %cpu and %mem of the daemon's process group",
+    what: 'Show pid, state, uptime, %cpu and %mem of the daemon and its process group.',
+  },
+  reload: { line: 'send SIGHUP (or --reload-signal) to the daemon', what: 'Send the reload signal (SIGHUP) to the daemon; it does not wait.' },
+  run: {
+    line: 'run CMD in the foreground (systemd ExecStart=, container ENTRYPOINT)',
+    what: 'Run CMD in the foreground: forward signals, reap orphans as PID 1, exit the way CMD did.',
+  },
+};
+
+const COLUMN = 28;
+const WIDTH = 100;
+
+function flagText(o: OptionDef & { flag: string }): string {
+  return o.arg === undefined ? `--${o.flag}` : `--${o.flag} ${o.arg}`;
+}
+
+/** Words to lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line];
+}
+
+/** One aligned help row, its text wrapped; a long flag gets its text on the next line. */
+export function row(left: string, text: string): string {
+  const indent = ' '.repeat(COLUMN);
+  const [first, ...rest] = wrap(text, WIDTH - COLUMN);
+  const head = left.length + 4 <= COLUMN ? `  ${left.padEnd(COLUMN - 2)}${first}` : `  ${left}\n${indent}${first}`;
+  return [head, ...rest.map((l) => `${indent}${l}`)].join('\n');
+}
+
+/** Help rows; without an action (the general help), each says which actions take it. */
+export function optionRows(options: readonly (OptionDef & { flag: string })[], action?: Action): string {
+  return options.map((o) => row(flagText(o), action === undefined ? `${helpLine(o)} [${o.actions.join(', ')}]` : helpLine(o, action))).join('\n');
+}
+
+export function helpText(action: Action | undefined): string {
+  if (action !== undefined) {
+    const cmd = action === 'start' || action === 'restart' || action === 'run' ? ' -- CMD [ARGS...]' : '';
+    return `Usage: daemonocle ${action} [options]${cmd}
+
+${SUMMARY[action].what}
+
+Options:
+${optionRows(acceptedBy(action), action)}
+${row('-h, --help', 'this help')}
+`;
+  }
+  const width = Math.max(...ACTIONS.map((a) => a.length)) + 2;
+  return `${USAGE}
+
+Run any command as a well-behaved Unix daemon.
+
+Actions:
+${ACTIONS.map((a) => `  ${a.padEnd(width)}${SUMMARY[a].line}`).join('\n')}
+
+Options (each action takes only those its own --help lists):
+${optionRows(CLI_OPTIONS)}
+${row('-h, --help', 'this help (daemonocle ACTION --help: that action\'s)')}
+${row('-V, --version', 'the version')}
+
+Exit codes: 0 ok, 1 failure (or status: stale pid file), 2 bad usage,
+3 status: not running, 4 status: pid file unreadable.
+`;
+}
+
+/** docs/cli.md's option table (between its generated-table markers). */
+export function markdownOptionTable(): string {
+  const rows = CLI_OPTIONS.map((o) => {
+    const flag = `\`${flagText(o)}\``;
+    const library = o.library ? `\`${o.key}\`` : '';
+    return `| ${flag} | ${o.actions.join(', ')} | ${helpLine(o).replaceAll('|', '\\|')} | ${library} |`;
+  });
+  const libraryOnly = OPTIONS.filter((o) => o.flag === undefined).map(
+    (o) => `| | (library only) | ${helpLine(o).replaceAll('|', '\\|')} | \`${o.key}\` |`,
+  );
+  return ['| option | actions | meaning | library name |', '|---|---|---|---|', ...rows, ...libraryOnly].join('\n');
+}
