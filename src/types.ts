@@ -16,6 +16,12 @@ export type Probe =
   | { kind: 'file'; path: string }
   | { kind: 'cmd'; command: string };
 
+/** run --rewrite: a signal received as `from` is forwarded as `to`; `to` null drops it. */
+export interface Rewrite {
+  from: NodeJS.Signals;
+  to: NodeJS.Signals | null;
+}
+
 /** What an action runs with: the CLI's flags or a Daemon's options, validated, defaults filled in. */
 export interface ActionOptions {
   name: string;
@@ -48,6 +54,12 @@ export interface ActionOptions {
   probes: Probe[];
   /** run: become a child subreaper and reap orphans even when not PID 1. */
   subreaper: boolean;
+  /** The command gets a pipe at this fd; its first newline there means ready (s6's notification-fd). */
+  readyFd: number | undefined;
+  /** run: signals forwarded as another (or dropped), by the signal received. */
+  rewrite: Rewrite[];
+  /** run: where the wrapper would exit N, it exits M. */
+  mapExit: [number, number][];
 }
 
 /**
@@ -59,7 +71,7 @@ export interface ActionOptions {
  */
 export type Readiness =
   | { kind: 'grace'; seconds: number; readyEndsWindow?: boolean }
-  | { kind: 'wait'; notify: boolean; probes: Probe[]; timeoutSeconds: number };
+  | { kind: 'wait'; notify: boolean; probes: Probe[]; readyFd: number | undefined; timeoutSeconds: number };
 
 /** What any launch needs, detached or in front: the command and the process it runs as. */
 export interface CommandSpec {

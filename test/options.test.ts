@@ -41,6 +41,9 @@ const EXPECTED: Record<string, { value?: string; actions: Action[] }> = {
   json: { actions: ['status'] },
   'reload-signal': { value: 'USR1', actions: ['reload'] },
   subreaper: { actions: ['run'] },
+  'ready-fd': { value: '7', actions: LAUNCH },
+  rewrite: { value: 'TERM:QUIT', actions: ['run'] },
+  'map-exit': { value: '143:0', actions: ['run'] },
 };
 
 const argsFor = (action: Action, flag: string): string[] => {

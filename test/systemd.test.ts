@@ -45,6 +45,11 @@ ExecStop=${dc} stop --name forking --pid-file /run/daemonocle/forking.pid
 Type=notify
 ExecStart=${dc} run --name probed --ready-port ${port} -- ${node} ${fixture('server-after.js')} ${port} 1500
 `,
+    // Type=notify for an s6-style program: READY=1 when it writes a newline to fd 3.
+    's6style.service': `[Service]
+Type=notify
+ExecStart=${dc} run --name s6style --ready-fd 3 -- /bin/sh -c 'sleep 1.5; echo >&3; exec sleep 1000'
+`,
     // Socket activation: the child sees the socket as fd 3, LISTEN_PID its own pid.
     'activated.socket': `[Socket]
 ListenStream=/run/activated.sock
@@ -70,6 +75,11 @@ wait_for "systemctl show probed.service -p ActiveState --value | grep -qx activa
 systemctl show probed.service -p ActiveState --value > /out/probed-early.txt
 wait_for "systemctl is-active -q probed.service"
 systemctl show probed.service -p ActiveState,StatusText > /out/probed-late.txt
+systemctl start --no-block s6style.service
+wait_for "systemctl show s6style.service -p ActiveState --value | grep -qx activating"
+systemctl show s6style.service -p ActiveState --value > /out/s6style-early.txt
+wait_for "systemctl is-active -q s6style.service"
+systemctl show s6style.service -p ActiveState,StatusText > /out/s6style-late.txt
 systemctl start activated.socket
 systemctl start activated.service
 props=Id,ActiveState,SubState,MainPID,StatusText,Result,NRestarts
@@ -81,8 +91,8 @@ done
 cat /run/daemonocle/forking.pid > /out/forking.pidfile
 systemctl reload plain.service
 wait_for "grep -q 'got SIGHUP' /out/plain.log"
-systemctl stop plain.service aware.service silent.service forking.service activated.service probed.service
-systemctl show plain.service aware.service silent.service forking.service activated.service probed.service -p $props > /out/down.txt
+systemctl stop plain.service aware.service silent.service forking.service activated.service probed.service s6style.service
+systemctl show plain.service aware.service silent.service forking.service activated.service probed.service s6style.service -p $props > /out/down.txt
 `;
   const boot = await bootSystemd(dir, units, check);
   const up = parseShow(boot.read('up.txt'));
@@ -126,9 +136,16 @@ systemctl show plain.service aware.service silent.service forking.service activa
     t.match(late?.StatusText, new RegExp(`^probed is running \\(PID \\d+\\), port 127\\.0\\.0\\.1:${port} ready$`));
   });
 
+  t.test('Type=notify + run --ready-fd: activating until the newline on fd 3, then active', async (t) => {
+    t.equal(boot.read('s6style-early.txt'), 'activating\n');
+    const late = parseShow(`Id=s6style.service\n${boot.read('s6style-late.txt')}`)['s6style.service'];
+    t.equal(late?.ActiveState, 'active');
+    t.match(late?.StatusText, /^s6style is running \(PID \d+\), a newline on fd 3 ready$/);
+  });
+
   t.test('systemctl stop: every unit inactive with Result=success', async (t) => {
     const down = parseShow(boot.read('down.txt'));
-    for (const unit of ['plain.service', 'aware.service', 'silent.service', 'forking.service', 'activated.service', 'probed.service']) {
+    for (const unit of ['plain.service', 'aware.service', 'silent.service', 'forking.service', 'activated.service', 'probed.service', 's6style.service']) {
       t.equal(down[unit]?.ActiveState, 'inactive', `${unit} inactive`);
       t.equal(down[unit]?.Result, 'success', `${unit} Result=success`);
     }

@@ -1,14 +1,18 @@
-import { EXIT } from '../errors.js';
+import { EXIT, usageError } from '../errors.js';
 import { warn } from '../log.js';
+import { activationFds } from '../notify.js';
 import { claimPidFile, removePidFileIfOwn } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../types.js';
-import { runForeground } from '../engine/foreground.js';
+import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
 import { commandSpecFrom } from './specs.js';
 import { dieOf, signalNumber } from '../signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
+  if (opts.readyFd !== undefined && activationFds().includes(opts.readyFd)) {
+    throw usageError(`--ready-fd ${opts.readyFd} is one of the socket-activation fds (LISTEN_FDS) the command gets`);
+  }
   const pidFile = opts.defaultPidFile ? undefined : opts.pidFile;
   if (pidFile !== undefined) {
     const claim = await claimPidFile(pidFile, placeOf(opts));
@@ -27,13 +31,23 @@ export async function run(opts: ActionOptions): Promise<number> {
       grace: opts.grace,
       notify: opts.notify,
       probes: opts.probes,
+      readyFd: opts.readyFd,
+      rewrite: opts.rewrite,
     });
   } finally {
     // On every way out, a command that never ran (127/126, an unopenable output file) included.
     if (pidFile !== undefined) removePidFileIfOwn(pidFile, process.pid);
   }
+  return exitAs(end, new Map(opts.mapExit));
+}
+
+/** The child's way out as ours: --map-exit first (a mapped signal death is not re-raised). */
+async function exitAs(end: ForegroundEnd, mapExit: ReadonlyMap<number, number>): Promise<number> {
+  const code = 'exitCode' in end ? end.exitCode : 128 + (signalNumber(end.reraise) ?? 15);
+  const mapped = mapExit.get(code);
+  if (mapped !== undefined) return mapped;
   if ('exitCode' in end) return end.exitCode;
   dieOf(end.reraise);
   await new Promise((r) => setTimeout(r, 100));
-  return 128 + (signalNumber(end.reraise) ?? 15);
+  return code;
 }

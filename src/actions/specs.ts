@@ -20,8 +20,8 @@ export function launchSpecFrom(opts: ActionOptions): LaunchSpec {
   return {
     ...commandSpecFrom(opts),
     pidFile: opts.pidFile,
-    readiness: opts.notify || opts.probes.length > 0
-      ? { kind: 'wait', notify: opts.notify, probes: opts.probes, timeoutSeconds: opts.startTimeout }
+    readiness: opts.notify || opts.probes.length > 0 || opts.readyFd !== undefined
+      ? { kind: 'wait', notify: opts.notify, probes: opts.probes, readyFd: opts.readyFd, timeoutSeconds: opts.startTimeout }
       : { kind: 'grace', seconds: opts.grace, readyEndsWindow: opts.readyEndsWindow ?? false },
   };
 }

@@ -3,21 +3,33 @@
 // The library in front drops them in its own process, with the same groups policy.
 import { existsSync } from 'node:fs';
 import { DaemonError } from '../errors.js';
+import { warn } from '../log.js';
 import type { Credentials } from '../types.js';
 import { lookupUser } from '../users.js';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-/** argv prefixed with setpriv when --user/--group ask for it (initgroups for a named user). */
-export function withCredentials(argv: string[], creds: Credentials): string[] {
+/**
+ * argv prefixed with setpriv when --user/--group ask for it (initgroups for a named user), or when
+ * the command must get `parentDeathSignal` the moment its parent dies: setpriv sets it after the
+ * credential change, which would clear it.
+ */
+export function withCredentials(argv: string[], creds: Credentials, parentDeathSignal?: NodeJS.Signals): string[] {
   const { uid, gid, userName } = creds;
-  if (uid === undefined && gid === undefined) return argv;
-  if (SETPRIV === undefined) throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
+  if (uid === undefined && gid === undefined && parentDeathSignal === undefined) return argv;
+  if (SETPRIV === undefined) {
+    if (uid === undefined && gid === undefined) {
+      warn('setpriv (util-linux) is missing: if this wrapper is killed, its command runs on');
+      return argv;
+    }
+    throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
+  }
   const prefix = [SETPRIV];
   if (uid !== undefined) prefix.push(`--reuid=${uid}`);
   if (gid !== undefined) prefix.push(`--regid=${gid}`);
-  prefix.push(uid !== undefined && userName !== undefined ? '--init-groups' : '--clear-groups', '--');
-  return [...prefix, ...argv];
+  if (uid !== undefined || gid !== undefined) prefix.push(uid !== undefined && userName !== undefined ? '--init-groups' : '--clear-groups');
+  if (parentDeathSignal !== undefined) prefix.push(`--pdeathsig=${parentDeathSignal.replace(/^SIG/, '')}`);
+  return [...prefix, '--', ...argv];
 }
 
 /** Node has process.initgroups (POSIX only); @types/node does not declare it. */

@@ -8,6 +8,7 @@
 // file atomically *before* exec'ing the command, so a caller killed at any moment (even SIGKILL)
 // leaves a tracked daemon or none. When the caller exits the daemon moves on to init.
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DaemonError, reason } from '../errors.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../native.js';
@@ -19,6 +20,10 @@ import { withCredentials } from './credentials.js';
 import { waitForProbes } from './probes.js';
 import { spawnProcess, type Spawned } from './spawn.js';
 import { readPid, watchStartupWindow } from './startup-window.js';
+import { newlineOn } from './ready-fd.js';
+
+/** What a readiness condition that can no longer be met waits on: the window's end. */
+const NEVER = new Promise<never>(() => {});
 
 export type StartOutcome =
   | { ok: true; pid: number }
@@ -82,13 +87,19 @@ type Notify = { server: NotifyServer; ready: Promise<void> } | undefined;
  */
 export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined): Promise<StartOutcome> {
   const command = resolveCommand(spec.argv, spec.env);
-  const fds = helperFds(spec.keepFds, lock);
+  const readyFd = spec.readiness.kind === 'wait' ? spec.readiness.readyFd : undefined;
+  const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock);
   const notify = openNotify(spec);
   try {
     const subreaping = setChildSubreaper();
     sealInheritedFds(spec.keepFds);
-    const leader = spawnSessionLeader(spec, command, fds, notify);
-    return await awaitStartup(spec, leader, fds.pipe, notify, subreaping);
+    const leader = spawnSessionLeader(spec, command, fds, readyFd, notify);
+    try {
+      return await awaitStartup(spec, leader, fds.pipe, readyFd, notify, subreaping);
+    } finally {
+      // Ours is the only read end: the daemon's later writes there get EPIPE, as under s6.
+      if (readyFd !== undefined) leader.child.stdio[readyFd]?.destroy();
+    }
   } finally {
     await notify?.server.close();
   }
@@ -108,8 +119,9 @@ function helperFds(keep: number[], lock: PidLock | undefined): HelperFds {
 }
 
 /** sh/session-leader.sh in a new session: positional arguments only (see the script's header). */
-function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds, notify: Notify): Spawned {
-  const kept = [...(fds.lock ? [fds.lock.at] : []), ...spec.keepFds];
+function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds, readyFd: number | undefined, notify: Notify): Spawned {
+  const ready = readyFd === undefined ? [] : [readyFd];
+  const kept = [...(fds.lock ? [fds.lock.at] : []), ...spec.keepFds, ...ready];
   const umask = spec.umask.toString(8).padStart(3, '0');
   const args = [spec.pidFile, umask, String(fds.pipe), fds.lock ? String(fds.lock.at) : '-', kept.join(' ')];
   return spawnProcess({
@@ -121,12 +133,24 @@ function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds,
     stdoutFile: spec.stdoutFile,
     stderrFile: spec.stderrFile,
     otherwise: 'ignore',
-    fds: [[fds.pipe, 'pipe'], ...(fds.lock ? [[fds.lock.at, fds.lock.fd] as const] : []), ...spec.keepFds.map((fd) => [fd, fd] as const)],
+    fds: [
+      [fds.pipe, 'pipe'],
+      ...(fds.lock ? [[fds.lock.at, fds.lock.fd] as const] : []),
+      ...spec.keepFds.map((fd) => [fd, fd] as const),
+      ...ready.map((fd) => [fd, 'pipe'] as const),
+    ],
   });
 }
 
 /** The daemon's pid from the leader, then the startup window (or readiness) to its outcome. */
-async function awaitStartup(spec: LaunchSpec, leader: Spawned, pipeFd: number, notify: Notify, subreaping: boolean): Promise<StartOutcome> {
+async function awaitStartup(
+  spec: LaunchSpec,
+  leader: Spawned,
+  pipeFd: number,
+  readyFd: number | undefined,
+  notify: Notify,
+  subreaping: boolean,
+): Promise<StartOutcome> {
   const stderrSince = () => startupStderr(spec.stderrFile, leader.stderrOffset);
   const failed = (pid: number | undefined, message: string): StartOutcome => {
     if (pid !== undefined) removePidFileIfOwn(spec.pidFile, pid);
@@ -150,6 +174,8 @@ async function awaitStartup(spec: LaunchSpec, leader: Spawned, pipeFd: number, n
   const conditions: Promise<unknown>[] = [];
   if (notify) conditions.push(notify.ready);
   if (r.kind === 'wait' && r.probes.length > 0) conditions.push(waitForProbes(r.probes, spec.env, probing.signal));
+  // EOF before the newline: never ready, so the timeout rules.
+  if (readyFd !== undefined) conditions.push(newlineOn(leader.child.stdio[readyFd] as Readable).then((ok) => ok || NEVER));
   const ready = conditions.length > 0 ? Promise.all(conditions).then(() => undefined) : undefined;
   const result = await watchStartupWindow(pid, windowMs, subreaping, leaderExit, ready).finally(() => probing.abort());
   if (result === 'ready' || (result === 'window-over' && r.kind === 'grace')) return { ok: true, pid };

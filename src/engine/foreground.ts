@@ -1,16 +1,18 @@
 // The foreground engine (`daemonocle run`), in tini's shape: configure, spawn, forward signals
 // and reap while waiting, then exit the way the child did. Each step below is one function.
 import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
 import { setChildSubreaper } from '../native.js';
 import { FORWARDED, signalNumber } from '../signals.js';
-import type { CommandSpec, Probe } from '../types.js';
+import type { CommandSpec, Probe, Rewrite } from '../types.js';
 import { resolveCommand } from './command.js';
 import { forwardSignals, type Forwarding } from './forwarding.js';
 import { followJobControl } from './job-control.js';
 import { describeProbe, waitForProbes } from './probes.js';
+import { newlineOn } from './ready-fd.js';
 import { startReaping } from './reaper.js';
 import { spawnProcess } from './spawn.js';
 import { bridgeSystemd, type SystemdBridge } from './systemd.js';
@@ -25,6 +27,9 @@ export interface ForegroundSpec extends CommandSpec {
   notify: boolean;
   /** Without notify: READY=1 once every probe succeeded (instead of the grace window). */
   probes: Probe[];
+  /** READY=1 once the child wrote a newline to this fd (with the probes, once all say so). */
+  readyFd: number | undefined;
+  rewrite: Rewrite[];
 }
 
 /** How the wrapper ends: an exit code, or dying of the signal it had forwarded. */
@@ -44,13 +49,13 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const child = await spawnChild(spec, command, systemd, ownSession);
   const pid = child.pid!;
 
-  const forwarding = forwardSignals({ name: spec.name, pid, signalGroup: spec.signalGroup, onTerminal, stopTimeout: spec.stopTimeout, systemd });
+  const forwarding = forwardSignals({ ...spec, pid, onTerminal, systemd });
   const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
   // PID 1 cannot stop itself, and nobody would continue it: job control is left alone there.
   const stopFollowing = ownSession && process.pid !== 1 ? followJobControl(-pid) : () => {};
-  const stopAnnouncing = announceReadiness(spec, pid, systemd);
+  const stopAnnouncing = announceReadiness(spec, child, systemd);
 
-  const death = await waitForExit(child, forwarding);
+  const death = await waitForExit(child, forwarding, spec.rewrite);
   stopAnnouncing();
   forwarding.stop();
   stopReaping();
@@ -92,8 +97,14 @@ async function spawnChild(spec: ForegroundSpec, command: string[], systemd: Syst
       stdoutFile: spec.stdoutFile,
       stderrFile: spec.stderrFile,
       otherwise: 'inherit',
-      fds: [...systemd.listenFds, ...spec.keepFds].map((fd) => [fd, fd] as const),
+      fds: [
+        ...[...systemd.listenFds, ...spec.keepFds].map((fd) => [fd, fd] as const),
+        ...(spec.readyFd === undefined ? [] : [[spec.readyFd, 'pipe'] as const]),
+      ],
       credentials: spec.credentials,
+      // Killed without forwarding (SIGKILL, the OOM killer), the wrapper still takes its command
+      // along. As PID 1 the kernel ends the whole namespace anyway.
+      parentDeathSignal: process.pid === 1 ? undefined : 'SIGTERM',
       detached: ownSession,
       umask: spec.umask,
     });
@@ -112,36 +123,43 @@ async function spawnChild(spec: ForegroundSpec, command: string[], systemd: Syst
   return spawned.child;
 }
 
-/** For systemd: READY=1 once every probe answered, or once the grace window passed (--notify: the child's own). */
-function announceReadiness(spec: ForegroundSpec, pid: number, systemd: SystemdBridge): () => void {
+/**
+ * For systemd: READY=1 once the child wrote its newline to --ready-fd and every probe answered,
+ * or (neither given) once the grace window passed. With --notify the child's own READY=1 is relayed.
+ */
+function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge): () => void {
   if (spec.notify) return () => {};
   let over = false;
+  const pid = child.pid!;
   const announce = (how: string) => {
     if (!over) systemd.notify(`READY=1\nSTATUS=${spec.name} is running (PID ${pid})${how}`);
   };
-  if (spec.probes.length > 0) {
-    const probing = new AbortController();
-    const probes = spec.probes.map(describeProbe).join(', ');
-    systemd.notify(`STATUS=Waiting for ${probes}`);
-    void waitForProbes(spec.probes, systemd.childEnv, probing.signal).then((ok) => ok && announce(`, ${probes} ready`));
+  if (spec.probes.length === 0 && spec.readyFd === undefined) {
+    const timer = setTimeout(() => announce(''), spec.grace * 1000);
     return () => {
       over = true;
-      probing.abort();
+      clearTimeout(timer);
     };
   }
-  const timer = setTimeout(() => announce(''), spec.grace * 1000);
+  const probing = new AbortController();
+  const waits = [...spec.probes.map(describeProbe), ...(spec.readyFd === undefined ? [] : [`a newline on fd ${spec.readyFd}`])].join(', ');
+  systemd.notify(`STATUS=Waiting for ${waits}`);
+  const conditions = [waitForProbes(spec.probes, systemd.childEnv, probing.signal)];
+  if (spec.readyFd !== undefined) conditions.push(newlineOn(child.stdio[spec.readyFd] as Readable));
+  void Promise.all(conditions).then((results) => results.every(Boolean) && announce(`, ${waits} ready`));
   return () => {
     over = true;
-    clearTimeout(timer);
+    probing.abort();
   };
 }
 
-async function waitForExit(child: ChildProcess, forwarding: Forwarding): Promise<Death> {
+async function waitForExit(child: ChildProcess, forwarding: Forwarding, rewrite: Rewrite[]): Promise<Death> {
   const death = await new Promise<Death>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   // systemd (KillMode=control-group) and `kill -TERM -PGID` signal the child and us at once: the
   // child's exit can be seen before our own handler has run. Give a pending handler that moment.
   const { signal } = death;
-  if (signal !== null && !forwarding.forwarded.has(signal) && (FORWARDED as readonly string[]).includes(signal)) {
+  const mayForward = new Set<string>([...FORWARDED, ...rewrite.flatMap((r) => (r.to === null ? [] : [r.to]))]);
+  if (signal !== null && !forwarding.forwarded.has(signal) && mayForward.has(signal)) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return death;

@@ -1,8 +1,11 @@
 // `run`'s signal forwarding: every signal in FORWARDED goes to the child (or its group) at once,
-// with nothing before the kill() on that path. A TERM, INT or QUIT starts a stop: STOPPING=1 for
-// systemd, and a warning (never a SIGKILL) when the child outlives --stop-timeout.
+// with nothing before the kill() on that path, as itself or as --rewrite says (dumb-init's
+// --rewrite; `none` drops it). Sending TERM, INT or QUIT, or receiving one that is sent on as
+// another signal, starts a stop: STOPPING=1 for systemd, and a warning (never a SIGKILL) when
+// the child outlives --stop-timeout. Both speak of the signal actually sent.
 import { warn } from '../log.js';
 import { FORWARDED, FROM_TERMINAL, STOPPING } from '../signals.js';
+import type { Rewrite } from '../types.js';
 import type { SystemdBridge } from './systemd.js';
 
 export interface ForwardingSpec {
@@ -12,11 +15,12 @@ export interface ForwardingSpec {
   /** The wrapper holds a terminal: what it sends to its whole foreground job goes to CMD's whole group. */
   onTerminal: boolean;
   stopTimeout: number;
+  rewrite: Rewrite[];
   systemd: SystemdBridge;
 }
 
 export interface Forwarding {
-  /** The signals forwarded so far. */
+  /** The signals sent to the child so far (after rewriting). */
   readonly forwarded: ReadonlySet<NodeJS.Signals>;
   stop(): void;
 }
@@ -32,15 +36,18 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
       warn(`${spec.name} (PID ${pid}) did not exit ${spec.stopTimeout} s after ${sig}; still waiting (no SIGKILL is sent)`);
     }, spec.stopTimeout * 1000);
   };
+  const sentAs = new Map<NodeJS.Signals, NodeJS.Signals | null>(spec.rewrite.map((r) => [r.from, r.to]));
   const handlers = FORWARDED.map((sig) => {
+    const to = sentAs.has(sig) ? sentAs.get(sig)! : sig;
     const handler = () => {
+      if (to === null) return;
       try {
-        process.kill(targetOf(sig), sig);
+        process.kill(targetOf(sig), to);
       } catch {
         // The child is already gone; its exit is on its way.
       }
-      forwarded.add(sig);
-      if (STOPPING.has(sig)) startStop(sig);
+      forwarded.add(to);
+      if (STOPPING.has(sig) || STOPPING.has(to)) startStop(to);
     };
     process.on(sig, handler);
     return [sig, handler] as const;

@@ -24,10 +24,14 @@ export interface SpawnRequest {
   fds?: ReadonlyArray<readonly [number, number | 'pipe']>;
   /** The process runs as these (util-linux setpriv execs the command). */
   credentials?: Credentials;
+  /** The signal the process gets when this one dies (Linux PR_SET_PDEATHSIG, set by setpriv). */
+  parentDeathSignal?: NodeJS.Signals;
   /** A new session and process group (setsid). */
   detached?: boolean;
   umask?: number;
 }
+
+const NO_CHANGE: Credentials = { uid: undefined, gid: undefined, userName: undefined };
 
 export interface Spawned {
   child: ChildProcess;
@@ -83,13 +87,15 @@ export function spawnProcess(req: SpawnRequest): Spawned {
   let child: ChildProcess;
   const previousUmask = req.umask === undefined ? undefined : process.umask(req.umask);
   try {
-    const argv = req.credentials ? withCredentials([...req.argv], req.credentials) : req.argv;
+    // The parent-death signal is tied to the thread that forks: spawn() forks on the main thread.
+    const wrapped = req.credentials !== undefined || req.parentDeathSignal !== undefined;
+    const argv = wrapped ? withCredentials([...req.argv], req.credentials ?? NO_CHANGE, req.parentDeathSignal) : req.argv;
     child = spawn(argv[0]!, argv.slice(1), {
       cwd: req.cwd,
       env: req.env,
       stdio: stdioOf(req, outputs),
       detached: req.detached ?? false,
-      argv0: req.credentials?.uid === undefined && req.credentials?.gid === undefined ? req.argv0 : undefined,
+      argv0: argv === req.argv ? req.argv0 : undefined,
     });
   } finally {
     if (previousUmask !== undefined) process.umask(previousUmask);

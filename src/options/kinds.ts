@@ -3,6 +3,9 @@
 import { usageError } from '../errors.js';
 import {
   absolutePath,
+  parseCommandFd,
+  parseExitMapping,
+  parseRewrite,
   parseGroup,
   parseKeepFds,
   parseName,
@@ -30,7 +33,7 @@ const id = (_label: string, value: unknown): unknown => value;
 
 export type Kind =
   | 'name' | 'path' | 'directory' | 'seconds' | 'umask' | 'signal' | 'user' | 'group' | 'fds' | 'port' | 'command' | 'switch'
-  | 'function' | 'detach';
+  | 'function' | 'detach' | 'rewrite' | 'exit-map' | 'fd';
 
 export const KINDS: Record<Kind, KindDef> = {
   name: { library: ['string'], expected: "a non-empty name without '/' or newlines", typeExpected: 'a string', parse: parseName },
@@ -56,6 +59,9 @@ export const KINDS: Record<Kind, KindDef> = {
       return value;
     },
   },
+  rewrite: { library: [], expected: 'FROM:TO', parse: parseRewrite },
+  'exit-map': { library: [], expected: 'N:M', parse: parseExitMapping },
+  fd: { library: ['number'], expected: 'an fd number >= 3', parse: parseCommandFd },
   switch: { library: ['boolean'], expected: 'true or false', parse: id },
   function: { library: ['function'], expected: 'a function', parse: id },
   detach: {

@@ -125,6 +125,10 @@ export const OPTIONS: readonly OptionDef[] = [
     multiple: true, help: 'probe: ready once CMD (run by /bin/sh) exits 0',
   },
   {
+    key: 'readyFd', flag: 'ready-fd', arg: 'N', kind: 'fd', actions: LAUNCH, library: false, script: false,
+    help: "readiness: CMD gets a pipe at fd N; its first newline there means ready (s6's notification-fd)",
+  },
+  {
     key: 'signalGroup', flag: 'signal-group', kind: 'switch', actions: ['stop', 'restart', 'reload', 'run'], library: true,
     script: true, help: "signal the daemon's whole process group, not only its pid",
     helpFor: { run: 'forward signals to the whole process group of CMD' },
@@ -137,6 +141,14 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     key: 'reloadSignal', flag: 'reload-signal', arg: 'SIG', kind: 'signal', actions: ['reload'], library: true, script: true,
     default: SIGHUP, shownDefault: 'HUP', help: 'signal to send',
+  },
+  {
+    key: 'rewrite', flag: 'rewrite', arg: 'FROM:TO', kind: 'rewrite', actions: ['run'], library: false, script: false,
+    multiple: true, default: [], help: 'forward signal FROM as TO (names or numbers; TO none drops it)',
+  },
+  {
+    key: 'mapExit', flag: 'map-exit', arg: 'N:M', kind: 'exit-map', actions: ['run'], library: false, script: false,
+    multiple: true, default: [], help: 'exit M where the wrapper would exit N (a code, or 128+n for signal n)',
   },
   {
     key: 'subreaper', flag: 'subreaper', kind: 'switch', actions: ['run'], library: false, script: false,

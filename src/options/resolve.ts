@@ -53,5 +53,19 @@ export function toActionOptions(values: Values, how: Derivation): ActionOptions 
     reloadSignal: valueOf(values, 'reloadSignal'),
     probes,
     subreaper: valueOf(values, 'subreaper'),
+    readyFd: checkReadyFd(values),
+    rewrite: valueOf(values, 'rewrite'),
+    mapExit: valueOf(values, 'mapExit'),
   };
+}
+
+/** --ready-fd is one more readiness signal from the command: not an fd it already gets, not beside its own READY=1. */
+function checkReadyFd(values: Values): number | undefined {
+  const fd = values.readyFd as number | undefined;
+  if (fd === undefined) return undefined;
+  if (valueOf<number[]>(values, 'keepFds').includes(fd)) throw usageError(`--ready-fd ${fd} is also in --keep-fds`);
+  if (valueOf<boolean>(values, 'notify')) {
+    throw usageError('--ready-fd and --notify are two readiness signals from one command: give one (probes may join either)');
+  }
+  return fd;
 }

@@ -3,9 +3,9 @@
 import { fstatSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
-import { signalNumber } from '../signals.js';
+import { FORWARDED, signalName, signalNumber } from '../signals.js';
 import { lookupGroup, lookupUser } from '../users.js';
-import type { Credentials, Probe } from '../types.js';
+import type { Credentials, Probe, Rewrite } from '../types.js';
 
 export function parseSeconds(option: string, value: string | number): number {
   const n = typeof value === 'number' ? value : /^\s*$/.test(value) ? NaN : Number(value);
@@ -128,4 +128,38 @@ export function checkDirectory(option: string, path: string): void {
 export function nameFromPidFile(pidFile: string): string {
   const base = pidFile.split('/').pop() ?? 'daemon';
   return base.replace(/\.pid$/, '') || 'daemon';
+}
+
+const REWRITE_FORM = "FROM:TO with signal names or numbers (e.g. TERM:QUIT, 15:3, USR1:none)";
+
+/** `FROM:TO`: a forwarded signal FROM is sent as TO, or dropped (`none`). */
+export function parseRewrite(option: string, value: string): Rewrite {
+  const [fromText, toText, extra] = value.split(':');
+  const from = fromText === undefined ? undefined : signalNumber(fromText);
+  const to = toText === undefined || toText === '' ? undefined : toText.toLowerCase() === 'none' ? null : signalNumber(toText);
+  if (extra !== undefined || from === undefined || from === 0 || to === undefined || to === 0) {
+    throw usageError(`${option} takes ${REWRITE_FORM}, not '${value}'`);
+  }
+  const fromName = signalName(from) as NodeJS.Signals;
+  if (!(FORWARDED as readonly string[]).includes(fromName)) {
+    throw usageError(`${option}: run forwards only ${FORWARDED.map((s) => s.slice(3)).join(', ')}, so it cannot rewrite ${fromName} ('${value}')`);
+  }
+  return { from: fromName, to: to === null ? null : (signalName(to) as NodeJS.Signals) };
+}
+
+/** `N:M`: where the wrapper would exit N, it exits M (both 0-255). */
+export function parseExitMapping(option: string, value: string): [number, number] {
+  const m = /^(\d{1,3}):(\d{1,3})$/.exec(value);
+  const [n, mapped] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(n <= 255 && mapped <= 255)) throw usageError(`${option} takes N:M with exit codes 0-255 (e.g. 143:0), not '${value}'`);
+  return [n, mapped];
+}
+
+/** An fd number for the command beyond stdio: 3-65535. */
+export function parseCommandFd(option: string, value: string | number): number {
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || Number(text) < 3 || Number(text) > 65535) {
+    throw usageError(`${option} takes an fd number >= 3 (0-2 are the command's stdio), not '${value}'`);
+  }
+  return Number(text);
 }
