@@ -15,7 +15,7 @@ import type { ActionOptions } from './types.js';
 import type { Values } from './options/resolve.js';
 import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './library/config.js';
 import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './library/runtime.js';
-import { parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './library/cli.js';
+import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './library/cli.js';
 
 export type { DaemonOptions, ShutdownCallback, Worker } from './library/config.js';
 
@@ -73,9 +73,19 @@ export class Daemon {
     return this;
   }
 
-  /** Runs an action; resolves to its exit code after printing the same messages as the CLI. */
-  doAction(action: string, args: string[] = []): Promise<number> {
-    return this.perform(action, args, this.config);
+  /**
+   * Runs an action; resolves to its exit code after printing the same messages as the CLI. A
+   * custom action gets `args`; a built-in one takes them as cli()'s flags (['--tree'], ['--json']).
+   */
+  async doAction(action: string, args: string[] = []): Promise<number> {
+    if (args.length === 0 || !(BUILT_IN as readonly string[]).includes(action)) return this.perform(action, args, this.config);
+    let overrides: Values;
+    try {
+      overrides = parseBuiltInFlags(action, args);
+    } catch (err) {
+      return reportError(err, action, daemonUsage(this.config.name, this.actions));
+    }
+    return this.perform(action, [], daemonConfig(this.values, overrides));
   }
 
   /** Parses argv (action + flags) and runs it; sets process.exitCode and resolves to it. */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { CLOCK_TICKS, daemonAndGroup, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
+import { buildTree, snapshot, treeMembers, type TreeNode } from './tree.js';
 
 export interface DaemonStatus {
   name: string;
@@ -12,6 +13,8 @@ export interface DaemonStatus {
   uptime: number;
   cpu_percent: number;
   memory_percent: number;
+  /** With --tree: the group and its descendants, nested by parent. */
+  tree?: TreeNode[];
 }
 
 const SAMPLE_MS = 100;
@@ -32,34 +35,57 @@ function residentBytes(pid: number): number {
   }
 }
 
-// /proc is read directly, as `ps` does: two reads of each member's stat SAMPLE_MS apart, against
+// /proc is read directly, as `ps` does: two reads of each process's stat SAMPLE_MS apart, against
 // the monotonic clock. (pidusage, used before, spawned two `getconf` shells per call and measured
 // the interval with /proc/uptime's 10 ms steps.)
-export async function collectStatus(name: string, pid: number, stat: ProcStat): Promise<DaemonStatus> {
-  const pids = daemonAndGroup(pid, stat.pgrp);
+async function sample(pids: number[]): Promise<{ cpu: Map<number, number>; memory: Map<number, number>; stats: Map<number, ProcStat> }> {
   const startedNs = process.hrtime.bigint();
   const before = pids.map(cpuTimeMs);
   await new Promise((r) => setTimeout(r, SAMPLE_MS));
   const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;
-  let cpuMs = 0;
-  let memory = 0;
+  const cpu = new Map<number, number>();
+  const memory = new Map<number, number>();
+  const stats = new Map<number, ProcStat>();
   pids.forEach((p, i) => {
     const was = before[i];
-    const now = cpuTimeMs(p);
-    if (was == null || now === null) return;
-    cpuMs += now - was;
-    memory += residentBytes(p);
+    const st = readStat(p);
+    if (was == null || st === null) return;
+    stats.set(p, st);
+    cpu.set(p, ((((st.utime + st.stime) * 1000) / CLOCK_TICKS - was) / elapsedMs) * 100);
+    memory.set(p, (residentBytes(p) / totalmem()) * 100);
   });
-  return {
+  return { cpu, memory, stats };
+}
+
+const sum = (values: Map<number, number>, pids: number[]) => pids.reduce((total, p) => total + (values.get(p) ?? 0), 0);
+
+/** The status line's figures; with `tree`, also every descendant of the group, each with its own. */
+export async function collectStatus(name: string, pid: number, stat: ProcStat, tree = false): Promise<DaemonStatus> {
+  let pids: number[];
+  let treePids: number[] = [];
+  if (tree) {
+    const table = snapshot();
+    pids = [pid, ...[...table.values()].filter((st) => st.pgrp === stat.pgrp && st.pid !== pid).map((st) => st.pid)].sort((a, b) => a - b);
+    treePids = treeMembers(table, pid, stat.pgrp);
+  } else {
+    pids = daemonAndGroup(pid, stat.pgrp);
+  }
+  const figures = await sample([...new Set([...pids, ...treePids])]);
+  const status: DaemonStatus = {
     name,
     pid,
     pids,
     status: stateWord(stat.state),
     uptime: Math.floor(uptimeSeconds(stat)),
-    cpu_percent: round1((cpuMs / elapsedMs) * 100),
-    memory_percent: round1((memory / totalmem()) * 100),
+    cpu_percent: round1(sum(figures.cpu, pids)),
+    memory_percent: round1(sum(figures.memory, pids)),
   };
+  if (!tree) return status;
+  const rounded = { cpu: mapValues(figures.cpu, round1), memory: mapValues(figures.memory, round1) };
+  return { ...status, tree: buildTree(pid, treePids, figures.stats, rounded) };
 }
+
+const mapValues = (m: Map<number, number>, f: (n: number) => number) => new Map([...m].map(([k, v]) => [k, f(v)]));
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 

@@ -39,6 +39,8 @@ export interface ActionOptions {
   signalGroup: boolean;
   force: boolean;
   json: boolean;
+  /** status: the group and its descendants as a tree. */
+  tree: boolean;
   keepFds: number[];
   /** Wait for the daemon's own READY=1 instead of the grace window. */
   notify: boolean;

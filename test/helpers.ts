@@ -1,7 +1,7 @@
 // Test helpers: run the built CLI as a user would, read process state from /proc, and make sure
 // every process a test started is gone when it ends.
 import { execa, type Options } from 'execa';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -254,4 +254,30 @@ export function fakeNotifySocket(t: Test): { address: string; messages: NotifyFi
   });
   t.teardown(() => server.close());
   return { address: server.address, messages, arrivedAt };
+}
+
+/**
+ * Runs `command` (a shell line) on a new pseudo-terminal through script(1): as its controlling
+ * terminal and foreground group, as script(1)'s own child; what is written to `term.stdin` is typed
+ * on that terminal.
+ * Undefined (skipped, or failed under CI) where script(1) is missing.
+ */
+export function onTerminal(t: Test, box: Sandbox, command: string, env: Record<string, string>) {
+  if (!existsSync('/usr/bin/script')) {
+    unavailable(t, 'script(1) from util-linux for a pseudo-terminal');
+    return undefined;
+  }
+  // `exec`: script(1) runs the line with $SHELL -c, and a shell that does not exec a lone command
+  // itself (dash) would sit between script(1) and the job, hiding the job's stops from it.
+  const term = execa('script', ['-qfec', `exec ${command}`, '/dev/null'], {
+    env: { ...box.env, ...env },
+    extendEnv: false,
+    reject: false,
+    stdin: 'pipe',
+    timeout: 60_000,
+  });
+  let raw = '';
+  term.stdout!.on('data', (d: Buffer) => (raw += d.toString()));
+  /** out(): what was written, without carriage returns; raw(): byte for byte. */
+  return { term, out: () => raw.replace(/\r/g, ''), raw: () => raw };
 }

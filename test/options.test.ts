@@ -39,6 +39,7 @@ const EXPECTED: Record<string, { value?: string; actions: Action[] }> = {
   'signal-group': { actions: ['stop', 'restart', 'reload', 'run'] },
   force: { actions: ['stop', 'restart'] },
   json: { actions: ['status'] },
+  tree: { actions: ['status'] },
   'reload-signal': { value: 'USR1', actions: ['reload'] },
   subreaper: { actions: ['run'] },
   'ready-fd': { value: '7', actions: LAUNCH },

@@ -1,9 +1,9 @@
 // `daemonocle run`: the foreground wrapper, outside a pid namespace.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, readPid, sandbox, stat, unavailable, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
+import { alive, BIN, fixture, onTerminal, readPid, sandbox, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
 /** Starts `daemonocle run ...` and waits for the child's "ready PID" line. */
 async function running(box: Sandbox, args: string[], env: Record<string, string> = {}) {
@@ -147,31 +147,6 @@ t.test('run: TERM to the wrapper and the child at once (systemd control-group ki
     t.equal(r.signal, 'SIGTERM', `round ${i}: the wrapper died of TERM, not exit 143`);
   }
 });
-
-/**
- * Runs `command` (a shell line) on a new pseudo-terminal through script(1): as its controlling
- * terminal and foreground group, as script(1)'s own child; what is written to `term.stdin` is typed
- * on that terminal.
- * Undefined (skipped, or failed under CI) where script(1) is missing.
- */
-function onTerminal(t: Test, box: Sandbox, command: string, env: Record<string, string>) {
-  if (!existsSync('/usr/bin/script')) {
-    unavailable(t, 'script(1) from util-linux for a pseudo-terminal');
-    return undefined;
-  }
-  // `exec`: script(1) runs the line with $SHELL -c, and a shell that does not exec a lone command
-  // itself (dash) would sit between script(1) and the job, hiding the job's stops from it.
-  const term = execa('script', ['-qfec', `exec ${command}`, '/dev/null'], {
-    env: { ...box.env, ...env },
-    extendEnv: false,
-    reject: false,
-    stdin: 'pipe',
-    timeout: 60_000,
-  });
-  let out = '';
-  term.stdout!.on('data', (d: Buffer) => (out += d.toString().replace(/\r/g, '')));
-  return { term, out: () => out };
-}
 
 t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with the wrapper, CONT resumes both', async (t) => {
   const box = sandbox(t);

@@ -4,6 +4,7 @@ import { lockForStart, runningOrCleared, type PidLock } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import { launchDetached } from '../engine/detach.js';
 import { launchSpecFrom } from './specs.js';
+import { progressLine, type ProgressLine } from '../progress.js';
 import type { ActionOptions } from '../types.js';
 import { signalNumber } from '../signals.js';
 
@@ -24,10 +25,12 @@ export async function startLocked(opts: ActionOptions, lock: PidLock | undefined
     return EXIT.ok;
   }
 
-  out(`Starting ${opts.name} ... `);
-  const stopListening = onInterrupt(opts);
+  const prefix = `Starting ${opts.name} ... `;
+  out(prefix);
+  const progress = progressLine(prefix);
+  const stopListening = onInterrupt(opts, progress);
   try {
-    const outcome = await launchDetached(launchSpecFrom(opts), lock);
+    const outcome = await launchDetached(launchSpecFrom(opts), lock, progress).finally(() => progress?.end());
     if (outcome.ok) {
       out('OK\n');
       return EXIT.ok;
@@ -52,9 +55,10 @@ export async function startLocked(opts: ActionOptions, lock: PidLock | undefined
  * Ctrl-C or a TERM during the startup window: the subshell has written (or will write) the pid
  * file before the command runs, so whatever happens the daemon is tracked. Say so and leave.
  */
-function onInterrupt(opts: ActionOptions): () => void {
+function onInterrupt(opts: ActionOptions, progress: ProgressLine | undefined): () => void {
   const names = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   const handler = (signal: NodeJS.Signals) => {
+    progress?.end();
     out('interrupted\n');
     warn(`start interrupted by ${signal}; check with: daemonocle status --pid-file ${opts.pidFile}`);
     process.exit(128 + (signalNumber(signal) ?? 0));

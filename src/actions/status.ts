@@ -4,6 +4,7 @@ import { inspectPidFile } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../types.js';
 import { collectStatus, statusLine } from '../status.js';
+import { drawTree } from '../tree.js';
 
 /** Never writes: a stale pid file is reported (exit 1), not removed. */
 export async function status(opts: ActionOptions): Promise<number> {
@@ -14,12 +15,15 @@ export async function status(opts: ActionOptions): Promise<number> {
     else out(`${opts.name} -- not running\n`);
     return state.kind === 'missing' ? EXIT.notRunning : EXIT.failure;
   }
-  const s = await collectStatus(opts.name, state.pid, state.stat);
+  const s = await collectStatus(opts.name, state.pid, state.stat, opts.tree);
   if (opts.json) {
     const sorted = Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1)));
     out(`${JSON.stringify(sorted)}\n`);
   } else {
     out(`${statusLine(s)}\n`);
+    // On a terminal each line is cut to its width; elsewhere (a pipe, a file) never.
+    const width = process.stdout.isTTY ? process.stdout.columns : undefined;
+    if (s.tree) out(drawTree(s.tree, state.stat.pgrp, width).map((line) => `${line}\n`).join(''));
   }
   return EXIT.ok;
 }

@@ -14,10 +14,11 @@ import { DaemonError, reason } from '../errors.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../native.js';
 import { removePidFileIfOwn, type PidLock } from '../pidfile.js';
 import { NotifyServer } from '../notify.js';
-import type { LaunchSpec } from '../types.js';
+import type { StartProgress } from '../progress.js';
+import type { LaunchSpec, Probe } from '../types.js';
 import { resolveCommand } from './command.js';
 import { withCredentials } from './credentials.js';
-import { waitForProbes } from './probes.js';
+import { probeLabel, waitForProbes } from './probes.js';
 import { spawnProcess, type Spawned } from './spawn.js';
 import { readPid, watchStartupWindow } from './startup-window.js';
 import { newlineOn } from './ready-fd.js';
@@ -85,17 +86,17 @@ type Notify = { server: NotifyServer; ready: Promise<void> } | undefined;
  * Launches spec.argv as a daemon and waits for its startup check. The pid file is written by the
  * session leader's subshell; on a failed start it is removed again.
  */
-export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined): Promise<StartOutcome> {
+export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined, progress?: StartProgress): Promise<StartOutcome> {
   const command = resolveCommand(spec.argv, spec.env);
   const readyFd = spec.readiness.kind === 'wait' ? spec.readiness.readyFd : undefined;
   const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock);
-  const notify = openNotify(spec);
+  const notify = openNotify(spec, progress);
   try {
     const subreaping = setChildSubreaper();
     sealInheritedFds(spec.keepFds);
     const leader = spawnSessionLeader(spec, command, fds, readyFd, notify);
     try {
-      return await awaitStartup(spec, leader, fds.pipe, readyFd, notify, subreaping);
+      return await awaitStartup(spec, leader, fds.pipe, readyFd, notify, subreaping, progress);
     } finally {
       // Ours is the only read end: the daemon's later writes there get EPIPE, as under s6.
       if (readyFd !== undefined) leader.child.stdio[readyFd]?.destroy();
@@ -150,6 +151,7 @@ async function awaitStartup(
   readyFd: number | undefined,
   notify: Notify,
   subreaping: boolean,
+  progress: StartProgress | undefined,
 ): Promise<StartOutcome> {
   const stderrSince = () => startupStderr(spec.stderrFile, leader.stderrOffset);
   const failed = (pid: number | undefined, message: string): StartOutcome => {
@@ -172,10 +174,22 @@ async function awaitStartup(
   const windowMs = (r.kind === 'grace' ? r.seconds : r.timeoutSeconds) * 1000;
   const probing = new AbortController();
   const conditions: Promise<unknown>[] = [];
-  if (notify) conditions.push(notify.ready);
-  if (r.kind === 'wait' && r.probes.length > 0) conditions.push(waitForProbes(r.probes, spec.env, probing.signal));
-  // EOF before the newline: never ready, so the timeout rules.
-  if (readyFd !== undefined) conditions.push(newlineOn(leader.child.stdio[readyFd] as Readable).then((ok) => ok || NEVER));
+  if (r.kind === 'grace') progress?.condition('grace', `grace ${r.seconds} s`);
+  if (notify) {
+    if (r.kind === 'wait') progress?.condition('notify', 'READY=1');
+    conditions.push(notify.ready.then(() => progress?.condition('notify', 'READY=1 ✓')));
+  }
+  if (r.kind === 'wait' && r.probes.length > 0) {
+    for (const p of r.probes) progress?.condition(probeLabel(p), `${probeLabel(p)} not yet`);
+    const answered = (p: Probe) => progress?.condition(probeLabel(p), `${probeLabel(p)} ✓`);
+    conditions.push(waitForProbes(r.probes, spec.env, probing.signal, answered));
+  }
+  if (readyFd !== undefined) {
+    progress?.condition('fd', `a newline on fd ${readyFd}`);
+    // EOF before the newline: never ready, so the timeout rules.
+    const newline = newlineOn(leader.child.stdio[readyFd] as Readable).then((ok) => ok || NEVER);
+    conditions.push(newline.then(() => progress?.condition('fd', `a newline on fd ${readyFd} ✓`)));
+  }
   const ready = conditions.length > 0 ? Promise.all(conditions).then(() => undefined) : undefined;
   const result = await watchStartupWindow(pid, windowMs, subreaping, leaderExit, ready).finally(() => probing.abort());
   if (result === 'ready' || (result === 'window-over' && r.kind === 'grace')) return { ok: true, pid };
@@ -189,7 +203,7 @@ async function awaitStartup(
 }
 
 /** The notification socket a daemon may say READY=1 on, when the readiness rule listens for it. */
-function openNotify(spec: LaunchSpec): Notify {
+function openNotify(spec: LaunchSpec, progress: StartProgress | undefined): Notify {
   const r = spec.readiness;
   if (r.kind === 'grace' ? !r.readyEndsWindow : !r.notify) return undefined;
   const server = NotifyServer.open();
@@ -197,7 +211,12 @@ function openNotify(spec: LaunchSpec): Notify {
     if (r.kind === 'wait') throw new DaemonError('unsupported', `Cannot wait for READY=1: ${server}`);
     return undefined;
   }
-  const ready = new Promise<void>((resolve) => server.listen((fields) => fields.READY === '1' && resolve()));
+  const ready = new Promise<void>((resolve) =>
+    server.listen((fields) => {
+      if (fields.STATUS !== undefined) progress?.status(fields.STATUS);
+      if (fields.READY === '1') resolve();
+    }),
+  );
   return { server, ready };
 }
 

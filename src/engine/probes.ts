@@ -50,12 +50,20 @@ function attempt(p: Probe, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise
 }
 
 /** Resolves true once every probe has succeeded (each once), false if aborted first. */
-export async function waitForProbes(probes: Probe[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<boolean> {
+export async function waitForProbes(
+  probes: Probe[],
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  onAnswer: (p: Probe) => void = () => {},
+): Promise<boolean> {
   const pending = new Set(probes);
   let delay = FIRST_DELAY_MS;
   while (!signal.aborted) {
     for (const p of [...pending]) {
-      if (await attempt(p, env, signal)) pending.delete(p);
+      if (await attempt(p, env, signal)) {
+        pending.delete(p);
+        onAnswer(p);
+      }
       if (signal.aborted) return false;
     }
     if (pending.size === 0) return true;
@@ -75,4 +83,11 @@ export function describeProbe(p: Probe): string {
   if (p.kind === 'port') return `port ${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
   if (p.kind === 'file') return `file ${p.path}`;
   return `command ${p.command}`;
+}
+
+/** How a progress line names a probe: `127.0.0.1:8080`, `/run/app.sock`, `'pg_isready'`. */
+export function probeLabel(p: Probe): string {
+  if (p.kind === 'port') return `${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
+  if (p.kind === 'file') return p.path;
+  return `'${p.command}'`;
 }

@@ -59,3 +59,9 @@ export function parseDaemonCli(argv: string[], actions: Map<string, CustomAction
   if (raw.help) return { kind: 'help' };
   return { kind: 'action', action: first, args: [], overrides: parseFlagValues(raw, FLAGS, first) };
 }
+
+/** doAction(BUILT_IN, flags): the same flags as cli(), e.g. doAction('status', ['--tree']). */
+export function parseBuiltInFlags(action: string, args: string[]): Values {
+  const { values: raw } = runParseArgs(args, FLAGS, false, false);
+  return parseFlagValues(raw, FLAGS, action);
+}

@@ -139,6 +139,10 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   { key: 'json', flag: 'json', kind: 'switch', actions: ['status'], library: false, script: true, help: 'one JSON object on stdout' },
   {
+    key: 'tree', flag: 'tree', kind: 'switch', actions: ['status'], library: false, script: true,
+    help: "then one line per process of the group and its descendants, drawn by parent (with --json: \"tree\")",
+  },
+  {
     key: 'reloadSignal', flag: 'reload-signal', arg: 'SIG', kind: 'signal', actions: ['reload'], library: true, script: true,
     default: SIGHUP, shownDefault: 'HUP', help: 'signal to send',
   },

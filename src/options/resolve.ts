@@ -47,6 +47,7 @@ export function toActionOptions(values: Values, how: Derivation): ActionOptions 
     signalGroup: valueOf(values, 'signalGroup'),
     force: valueOf(values, 'force'),
     json: valueOf(values, 'json'),
+    tree: valueOf(values, 'tree'),
     keepFds: valueOf(values, 'keepFds'),
     notify: valueOf(values, 'notify'),
     startTimeout: valueOf(values, 'startTimeout'),

@@ -1,0 +1,109 @@
+// `status --tree`: the daemon's process group and every descendant of its members, drawn by
+// parent, each with its own state, %cpu and %mem. One pass over /proc finds them all; the %cpu
+// sample is the one `status` takes anyway.
+import { readFileSync } from 'node:fs';
+import { listPids, parseStat, stateWord, type ProcStat } from './proc.js';
+
+export interface TreeNode {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  status: string;
+  cpu_percent: number;
+  memory_percent: number;
+  command: string;
+  children: TreeNode[];
+}
+
+/** Every process's stat, read once. */
+export function snapshot(): Map<number, ProcStat> {
+  const table = new Map<number, ProcStat>();
+  for (const pid of listPids()) {
+    try {
+      const st = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+      if (st !== null && st.state !== 'Z' && st.state !== 'X') table.set(pid, st);
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return table;
+}
+
+/** The group's members and all their descendants, from one snapshot. */
+export function treeMembers(table: Map<number, ProcStat>, daemon: number, pgid: number): number[] {
+  const children = childrenByParent(table);
+  const members = new Set<number>([daemon]);
+  for (const [pid, st] of table) if (st.pgrp === pgid) members.add(pid);
+  const queue = [...members];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      if (!members.has(child)) {
+        members.add(child);
+        queue.push(child);
+      }
+    }
+  }
+  return [...members].sort((a, b) => a - b);
+}
+
+function childrenByParent(table: Map<number, ProcStat>): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const [pid, st] of table) {
+    const list = children.get(st.ppid) ?? [];
+    list.push(pid);
+    children.set(st.ppid, list);
+  }
+  return children;
+}
+
+/** The command line as `ps -o args` shows it: argv joined by spaces, else [comm]. */
+export function commandLine(pid: number, comm: string): string {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    const args = raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+    if (args.length > 0) return args.join(' ');
+  } catch {
+    // Gone: fall back to the name from stat.
+  }
+  return `[${comm}]`;
+}
+
+export interface Figures {
+  cpu: Map<number, number>;
+  memory: Map<number, number>;
+}
+
+/** Nests `pids` by parent; roots are those whose parent is not among them (the daemon first). */
+export function buildTree(daemon: number, pids: number[], stats: Map<number, ProcStat>, figures: Figures): TreeNode[] {
+  const present = new Set(pids.filter((p) => stats.has(p)));
+  const node = (pid: number): TreeNode => {
+    const st = stats.get(pid)!;
+    return {
+      pid,
+      ppid: st.ppid,
+      pgid: st.pgrp,
+      status: stateWord(st.state),
+      cpu_percent: figures.cpu.get(pid) ?? 0,
+      memory_percent: figures.memory.get(pid) ?? 0,
+      command: commandLine(pid, st.comm),
+      children: [...present].filter((c) => stats.get(c)!.ppid === pid).sort((a, b) => a - b).map(node),
+    };
+  };
+  const roots = [...present].filter((p) => !present.has(stats.get(p)!.ppid));
+  roots.sort((a, b) => (a === daemon ? -1 : b === daemon ? 1 : a - b));
+  return roots.map(node);
+}
+
+/** One line per process, drawn by parent; `(own group)` marks a process outside the daemon's group. */
+export function drawTree(roots: TreeNode[], pgid: number, width?: number): string[] {
+  const lines: string[] = [];
+  const walk = (n: TreeNode, lead: string, branch: string) => {
+    const mark = n.pgid === pgid ? '' : '(own group) ';
+    const text = `${lead}${branch}${n.pid} ${n.status} ${n.cpu_percent.toFixed(1)}% cpu ${n.memory_percent.toFixed(1)}% mem ${mark}${n.command}`;
+    lines.push(width === undefined ? text : [...text].slice(0, width).join(''));
+    const below = lead + (branch === '├─' ? '│ ' : branch === '└─' ? '  ' : '');
+    n.children.forEach((c, i) => walk(c, below, i === n.children.length - 1 ? '└─' : '├─'));
+  };
+  for (const root of roots) walk(root, '', '');
+  return lines;
+}
