@@ -54,6 +54,9 @@ const stat = (pid) => {
   }
 };
 const rssKiB = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+/** Anonymous memory of its own (Private_Dirty), and its thread count. */
+const privateKiB = (pid) => Number(/^Private_Dirty:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]);
+const threadCount = (pid) => readdirSync(`/proc/${pid}/task`).length;
 const sleepMs = (n) => new Promise((r) => setTimeout(r, n));
 async function until(cond, timeoutMs = 10_000) {
   const end = Date.now() + timeoutMs;
@@ -138,20 +141,31 @@ for (const members of [1, 10, 100]) {
 }
 
 // --- run: memory of the wrapper
-async function rssOf(argv) {
+async function memoryOf(argv) {
   const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
   await sleepMs(700);
-  const rss = rssKiB(child.pid);
+  const figures = { rss: rssKiB(child.pid), private: privateKiB(child.pid), threads: threadCount(child.pid) };
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
-  return rss;
+  return figures;
 }
+async function memoryMedian(argv) {
+  const runs = [await memoryOf(argv), await memoryOf(argv), await memoryOf(argv)];
+  const pick = (key) => median(runs.map((r) => r[key]));
+  return { rss: pick('rss'), private: pick('private'), threads: pick('threads') };
+}
+const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
 {
-  const idle = median([await rssOf([NODE, '-e', 'setInterval(()=>{},1e9)']), await rssOf([NODE, '-e', 'setInterval(()=>{},1e9)']), await rssOf([NODE, '-e', 'setInterval(()=>{},1e9)'])]);
-  const wrapper = median([await rssOf([NODE, BIN, 'run', '--', 'sleep', '1000']), await rssOf([NODE, BIN, 'run', '--', 'sleep', '1000']), await rssOf([NODE, BIN, 'run', '--', 'sleep', '1000'])]);
-  row('run wrapper RSS (child: sleep)', `${(wrapper / 1024).toFixed(1)} MiB`, `idle node ${(idle / 1024).toFixed(1)} MiB`, `${(wrapper / idle).toFixed(2)}x`, 'target <= 1.3x');
-  if (TINI) row('tini RSS', `${((await rssOf([TINI, '-s', '--', 'sleep', '1000'])) / 1024).toFixed(1)} MiB`, '(C, static-ish)', '', '');
-  if (DUMB_INIT) row('dumb-init RSS', `${((await rssOf([DUMB_INIT, 'sleep', '1000'])) / 1024).toFixed(1)} MiB`, '(C)', '', '');
+  const idle = await memoryMedian([NODE, '-e', 'setInterval(()=>{},1e9)']);
+  const wrapper = await memoryMedian([NODE, BIN, 'run', '--', 'sleep', '1000']);
+  row('run wrapper RSS (child: sleep)', mib(wrapper.rss), `idle node ${mib(idle.rss)}`, `${(wrapper.rss / idle.rss).toFixed(2)}x`, 'target <= 1.3x');
+  row('run wrapper anonymous memory (Private_Dirty)', mib(wrapper.private), `idle node ${mib(idle.private)}`, `${(wrapper.private / idle.private).toFixed(2)}x`, 'target <= 8 MiB');
+  row('run wrapper threads', String(wrapper.threads), `idle node ${idle.threads}`, '', '');
+  for (const [label, argv] of [['tini', TINI && [TINI, '-s', '--', 'sleep', '1000']], ['dumb-init', DUMB_INIT && [DUMB_INIT, 'sleep', '1000']]]) {
+    if (!argv) continue;
+    const m = await memoryMedian(argv);
+    row(`${label}: RSS, Private_Dirty, threads`, mib(m.rss), `${mib(m.private)}, ${m.threads} thread(s)`, '', '');
+  }
 }
 
 // --- signal forwarding latency: USR1 to the wrapper -> the child's handler runs
@@ -187,6 +201,37 @@ async function forwardingLatency(argv) {
     row('signal forwarding via daemonocle run', ms(ours), '-', '', 'target median <= 2 ms');
   }
   if (DUMB_INIT) row('signal forwarding via dumb-init', ms(await forwardingLatency([DUMB_INIT])), '-', '', '');
+}
+
+// --- the first signal of a freshly started wrapper: TERM -> the child's handler runs
+const TERM_RECEIVER = `process.on('SIGTERM', () => { process.stdout.write(process.hrtime.bigint() + '\\n'); process.exit(0); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1e9);`;
+async function firstSignalLatency(argv) {
+  const lat = [];
+  for (let i = 0; i < Math.max(5, Math.ceil(RUNS / 2)); i++) {
+    const child = spawn(argv[0], [...argv.slice(1), NODE, '-e', TERM_RECEIVER], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buf = '';
+    child.stdout.on('data', (d) => (buf += d));
+    await until(() => buf.includes('ready'));
+    await sleepMs(300);
+    const t0 = process.hrtime.bigint();
+    process.kill(child.pid, 'SIGTERM');
+    await until(() => buf.split('\n').length > 2);
+    lat.push(Number(BigInt(buf.split('\n')[1]) - t0) / 1e6);
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+  }
+  return median(lat);
+}
+{
+  const ours = await firstSignalLatency([NODE, BIN, 'run', '--']);
+  const direct = await firstSignalLatency(['env']);
+  row('first TERM, no wrapper (signal -> handler)', ms(direct), '-', '', '');
+  if (TINI) {
+    const tini = await firstSignalLatency([TINI, '-s', '--']);
+    row('first TERM via a fresh daemonocle run', ms(ours), `tini ${ms(tini)}`, `${(ours / tini).toFixed(2)}x`, `target <= 2x tini + 0.5 ms (${ms(2 * tini + 0.5)})`);
+  } else {
+    row('first TERM via a fresh daemonocle run', ms(ours), '-', '', '');
+  }
+  if (DUMB_INIT) row('first TERM via a fresh dumb-init', ms(await firstSignalLatency([DUMB_INIT])), '-', '', '');
 }
 
 // --- reaping 1000 orphans as PID 1

@@ -2,6 +2,7 @@
 // Every helper degrades to a clear "unavailable" answer where koffi or the call cannot load.
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 interface Libc {
   prctl: (option: number, a: number, b: number, c: number, d: number) => number;
@@ -29,7 +30,7 @@ function load(): Libc | null {
     return (libc = null);
   }
   try {
-    const koffi = createRequire(import.meta.url)('koffi');
+    const koffi = loadKoffi();
     const lib = koffi.load('libc.so.6');
     const flock = lib.func('int flock(int, int)');
     const poll = lib.func('int poll(_Inout_ uint8_t *fds, unsigned long n, int timeout)');
@@ -53,6 +54,30 @@ function load(): Libc | null {
     libc = null;
   }
   return libc;
+}
+
+type Koffi = {
+  version: string;
+  load(path: string): { func(signature: string): ((...args: unknown[]) => number) & { async: (...args: unknown[]) => void } };
+  errno(): number;
+};
+
+/**
+ * koffi's own index.js finds the right binary and wraps it with deprecated helpers, and on the
+ * way loads node:https, node:zlib and node:crypto: about 9 ms of every action that makes a libc
+ * call. The binary alone loads in about 1 ms, so it is required directly where this platform's
+ * is (the same version check index.js makes), and through index.js otherwise.
+ */
+function loadKoffi(): Koffi {
+  const require = createRequire(import.meta.url);
+  try {
+    const root = dirname(require.resolve('koffi/package.json'));
+    const native = require(join(root, 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node')) as Koffi;
+    if (native.version === (require('koffi/package.json') as { version: string }).version) return native;
+  } catch {
+    // Another libc (musl) or layout: index.js knows them all.
+  }
+  return require('koffi') as Koffi;
 }
 
 /** Why native calls are unavailable, or undefined when they work. */

@@ -52,6 +52,7 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
     process.on(sig, handler);
     return [sig, handler] as const;
   });
+  warmUp(pid);
   return {
     forwarded,
     stop: () => {
@@ -59,4 +60,20 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
       for (const [sig, handler] of handlers) process.removeListener(sig, handler);
     },
   };
+}
+
+/**
+ * The first signal would otherwise pay for compiling the path it takes (Node's signal dispatch,
+ * process.kill): take it once now, harmlessly. kill(pid, 0) only checks the child exists; SIGURG
+ * (ignored by default, never forwarded) goes to this process, to a listener that removes itself.
+ */
+function warmUp(pid: number): void {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    // Gone already: its exit is on its way.
+  }
+  const done = () => process.removeListener('SIGURG', done);
+  process.on('SIGURG', done);
+  process.kill(process.pid, 'SIGURG');
 }

@@ -1,0 +1,60 @@
+// The compile cache (Node 22.1+) lives only where no other user could write code into it.
+import t from 'tap';
+import { execa } from 'execa';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, requireRoot, sandbox } from './helpers.js';
+
+const hasCompileCache = Number(process.versions.node.split('.')[0]) >= 23 || /^22\.(\d+)/.test(process.versions.node) && Number(process.versions.node.split('.')[1]) >= 1;
+
+const cli = (env: NodeJS.ProcessEnv) => execa(process.execPath, [BIN, '--version'], { env, extendEnv: false, reject: false });
+
+t.test('the cache goes to $XDG_CACHE_HOME/daemonocle, 0700, when this Node has one', async (t) => {
+  const box = sandbox(t);
+  // Under the caller's own home: /tmp, where the sandbox lives, is writable by everyone.
+  const cache = mkdtempSync(join(homedir(), '.daemonocle-test-'));
+  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+  const r = await cli({ ...box.env, XDG_CACHE_HOME: cache });
+  t.equal(r.exitCode, 0);
+  if (!hasCompileCache) {
+    t.notOk(existsSync(join(cache, 'daemonocle')), `Node ${process.version} has no compile cache: nothing made`);
+    return;
+  }
+  const dir = join(cache, 'daemonocle');
+  t.equal(statSync(dir).mode & 0o777, 0o700, 'private');
+  t.ok(readdirSync(dir).length > 0, 'filled');
+});
+
+t.test('no cache, and no error, with no home, a read-only place, or a directory others can write', async (t) => {
+  const box = sandbox(t);
+  const noHome = { ...box.env };
+  delete noHome.HOME;
+  delete noHome.XDG_CACHE_HOME;
+  t.equal((await cli(noHome)).stderr, '', 'no HOME: silent');
+  const shared = join(box.dir, 'shared');
+  mkdirSync(shared, { mode: 0o777 });
+  // mkdirSync applies the umask: make it really world-writable.
+  await execa('chmod', ['0777', shared]);
+  const r = await cli({ ...box.env, XDG_CACHE_HOME: shared });
+  t.equal(r.exitCode, 0);
+  t.equal(r.stderr, '');
+  t.notOk(existsSync(join(shared, 'daemonocle')), 'nothing made under a world-writable directory');
+  for (const place of ['/proc/self', '/proc/1', '/proc/1/nonexistent']) {
+    // (Node 22's recursive mkdirSync spins forever on /proc: the cache must never ask it to.)
+    const ro = await execa(process.execPath, [BIN, '--version'], { env: { ...box.env, XDG_CACHE_HOME: place }, extendEnv: false, reject: false, timeout: 20_000 });
+    t.equal(ro.exitCode, 0, `an unwritable place (${place}) costs nothing`);
+    t.equal(ro.stderr, '');
+  }
+});
+
+t.test("as root, another user's home is never used", async (t) => {
+  if (!requireRoot(t)) return;
+  const box = sandbox(t);
+  const home = join(box.dir, 'alice');
+  mkdirSync(home, { mode: 0o700 });
+  chownSync(home, 4242, 4242);
+  const r = await cli({ ...box.env, HOME: home, XDG_CACHE_HOME: '' });
+  t.equal(r.exitCode, 0);
+  t.same(readdirSync(home), [], 'nothing made in it');
+});
