@@ -130,6 +130,16 @@ for (const members of [1, 10, 100]) {
   row(`status --tree work besides the sample, group of ${members}`, ms(treeWork), `plain status ${ms(work)}`, `${(treeWork / work).toFixed(2)}x`, '');
 }
 
+// --- list: N daemons in one pid directory, one sample for all of them
+for (const count of [1, 10, 100]) {
+  const pidDir = join(dir, `list${count}`);
+  spawnSync('mkdir', ['-p', pidDir]);
+  for (let i = 0; i < count; i++) timeOnce(NODE, dc('start', '--pid-file', join(pidDir, `d${i}.pid`), '--grace', '0', '--', 'sleep', '1000'));
+  const t = timeMany(() => timeOnce(NODE, dc('list', '--pid-dir', pidDir)));
+  for (let i = 0; i < count; i++) timeOnce(NODE, dc('stop', '--pid-file', join(pidDir, `d${i}.pid`)), { anyExit: true });
+  row(`list, ${count} daemon(s)`, ms(t), `node boot ${ms(nodeBoot)}`, `${(t / nodeBoot).toFixed(2)}x`, count === 1 ? 'one boot + one 0.1 s sample' : '');
+}
+
 // --- stop of a daemon that exits at once on TERM
 {
   const pidFile = join(dir, 'stop.pid');

@@ -9,8 +9,10 @@ export function reportError(err: unknown, action: string | undefined, usageLine:
       process.stderr.write(`${usageLine}\n`);
       return EXIT.usage;
     }
-    if (err.code === 'pidfile-unusable') return action === 'status' ? EXIT.unknownStatus : EXIT.failure;
-    return err.exitCode === EXIT.unknownStatus && action !== 'status' ? EXIT.failure : err.exitCode;
+    // status and list answer "unknown" (4) where other actions fail (1), as LSB status does.
+    const statusLike = action === 'status' || action === 'list';
+    if (err.code === 'pidfile-unusable') return statusLike ? EXIT.unknownStatus : EXIT.failure;
+    return err.exitCode === EXIT.unknownStatus && !statusLike ? EXIT.failure : err.exitCode;
   }
   error(`Unexpected failure: ${err instanceof Error ? err.message : String(err)}`);
   if (process.env.DAEMONOCLE_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);

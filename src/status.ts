@@ -38,7 +38,7 @@ function residentBytes(pid: number): number {
 // /proc is read directly, as `ps` does: two reads of each process's stat SAMPLE_MS apart, against
 // the monotonic clock. (pidusage, used before, spawned two `getconf` shells per call and measured
 // the interval with /proc/uptime's 10 ms steps.)
-async function sample(pids: number[]): Promise<{ cpu: Map<number, number>; memory: Map<number, number>; stats: Map<number, ProcStat> }> {
+export async function sampleProcesses(pids: number[]): Promise<{ cpu: Map<number, number>; memory: Map<number, number>; stats: Map<number, ProcStat> }> {
   const startedNs = process.hrtime.bigint();
   const before = pids.map(cpuTimeMs);
   await new Promise((r) => setTimeout(r, SAMPLE_MS));
@@ -59,19 +59,9 @@ async function sample(pids: number[]): Promise<{ cpu: Map<number, number>; memor
 
 const sum = (values: Map<number, number>, pids: number[]) => pids.reduce((total, p) => total + (values.get(p) ?? 0), 0);
 
-/** The status line's figures; with `tree`, also every descendant of the group, each with its own. */
-export async function collectStatus(name: string, pid: number, stat: ProcStat, tree = false): Promise<DaemonStatus> {
-  let pids: number[];
-  let treePids: number[] = [];
-  if (tree) {
-    const table = snapshot();
-    pids = [pid, ...[...table.values()].filter((st) => st.pgrp === stat.pgrp && st.pid !== pid).map((st) => st.pid)].sort((a, b) => a - b);
-    treePids = treeMembers(table, pid, stat.pgrp);
-  } else {
-    pids = daemonAndGroup(pid, stat.pgrp);
-  }
-  const figures = await sample([...new Set([...pids, ...treePids])]);
-  const status: DaemonStatus = {
+/** The status of one daemon from a sample: the figures are its group's sums. */
+export function statusFrom(name: string, pid: number, stat: ProcStat, pids: number[], figures: { cpu: Map<number, number>; memory: Map<number, number> }): DaemonStatus {
+  return {
     name,
     pid,
     pids,
@@ -80,6 +70,26 @@ export async function collectStatus(name: string, pid: number, stat: ProcStat, t
     cpu_percent: round1(sum(figures.cpu, pids)),
     memory_percent: round1(sum(figures.memory, pids)),
   };
+}
+
+/** A daemon's group from one snapshot of /proc, in pid order (the daemon always in it). */
+export function groupOf(table: Map<number, ProcStat>, pid: number, pgrp: number): number[] {
+  return [pid, ...[...table.values()].filter((st) => st.pgrp === pgrp && st.pid !== pid).map((st) => st.pid)].sort((a, b) => a - b);
+}
+
+/** The status line's figures; with `tree`, also every descendant of the group, each with its own. */
+export async function collectStatus(name: string, pid: number, stat: ProcStat, tree = false): Promise<DaemonStatus> {
+  let pids: number[];
+  let treePids: number[] = [];
+  if (tree) {
+    const table = snapshot();
+    pids = groupOf(table, pid, stat.pgrp);
+    treePids = treeMembers(table, pid, stat.pgrp);
+  } else {
+    pids = daemonAndGroup(pid, stat.pgrp);
+  }
+  const figures = await sampleProcesses([...new Set([...pids, ...treePids])]);
+  const status = statusFrom(name, pid, stat, pids, figures);
   if (!tree) return status;
   const rounded = { cpu: mapValues(figures.cpu, round1), memory: mapValues(figures.memory, round1) };
   return { ...status, tree: buildTree(pid, treePids, figures.stats, rounded) };

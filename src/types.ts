@@ -1,7 +1,7 @@
 // The shapes every layer shares: the options an action runs with, and what a launch needs. This
 // module imports nothing, so any module may import it without pulling in another layer.
 
-export const ACTIONS = ['start', 'stop', 'restart', 'status', 'reload', 'run'] as const;
+export const ACTIONS = ['start', 'stop', 'restart', 'status', 'reload', 'run', 'list'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export interface Credentials {
@@ -62,6 +62,8 @@ export interface ActionOptions {
   rewrite: Rewrite[];
   /** run: where the wrapper would exit N, it exits M. */
   mapExit: [number, number][];
+  /** list: the directory whose pid files to list (default: the default pid files' own). */
+  pidDir: string | undefined;
 }
 
 /**

@@ -3,14 +3,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, libAppEnv, ROOT, sandbox } from './helpers.js';
 
-const USAGE = 'Usage: daemonocle <start|stop|restart|status|reload|run> [options] [-- command [args...]]\n';
+const USAGE = 'Usage: daemonocle <start|stop|restart|status|reload|run|list> [options] [-- command [args...]]\n';
 
 t.test('bad usage: one ERROR line, the usage line, exit 2, nothing started', async (t) => {
   const box = sandbox(t);
   const p = ['--pid-file', box.pidFile];
   const cases: [string, string[], RegExp][] = [
     ['no action', [], /^ERROR: No action given\n$/],
-    ['unknown action', ['launch'], /^ERROR: Unknown action 'launch'; valid actions: start, stop, restart, status, reload, run\n$/],
+    ['unknown action', ['launch'], /^ERROR: Unknown action 'launch'; valid actions: start, stop, restart, status, reload, run, list\n$/],
     ['unknown option', ['start', '--bogus', '--', 'sleep', '1'], /^ERROR: Unknown option '--bogus'; valid options: --name, --pid-file, /],
     ['missing value', ['status', '--pid-file'], /^ERROR: Option --pid-file needs a value\n$/],
     ['no command', ['start', ...p], /^ERROR: start needs a command after '--'\n$/],
@@ -45,7 +45,7 @@ t.test('--help and --version', async (t) => {
   const box = sandbox(t);
   const help = await box.cli(['--help']);
   t.equal(help.exitCode, 0);
-  t.match(help.stdout, /^Usage: daemonocle <start\|stop\|restart\|status\|reload\|run>/);
+  t.match(help.stdout, /^Usage: daemonocle <start\|stop\|restart\|status\|reload\|run\|list>/);
   for (const option of ['--pid-file', '--stop-timeout', '--signal-group', '--force', '--json', '--keep-fds', '--grace', '--user']) {
     t.match(help.stdout, option, `help lists ${option}`);
   }

@@ -10,10 +10,11 @@ import { parseCli } from '../dist/options/cli.js';
 import { markdownOptionTable } from '../dist/options/help.js';
 import { OPTIONS } from '../dist/options/registry.js';
 
-type Action = 'start' | 'stop' | 'restart' | 'status' | 'reload' | 'run';
-const ACTIONS: Action[] = ['start', 'stop', 'restart', 'status', 'reload', 'run'];
+type Action = 'start' | 'stop' | 'restart' | 'status' | 'reload' | 'run' | 'list';
+const ACTIONS: Action[] = ['start', 'stop', 'restart', 'status', 'reload', 'run', 'list'];
 const LAUNCH: Action[] = ['start', 'restart', 'run'];
-const ALL = ACTIONS;
+/** Every action about one daemon: all but list. */
+const ALL: Action[] = ['start', 'stop', 'restart', 'status', 'reload', 'run'];
 
 const keptFd = openSync('/dev/null', 'r');
 t.teardown(() => closeSync(keptFd));
@@ -38,7 +39,8 @@ const EXPECTED: Record<string, { value?: string; actions: Action[] }> = {
   'ready-cmd': { value: 'true', actions: LAUNCH },
   'signal-group': { actions: ['stop', 'restart', 'reload', 'run'] },
   force: { actions: ['stop', 'restart'] },
-  json: { actions: ['status'] },
+  json: { actions: ['status', 'list'] },
+  'pid-dir': { value: '/tmp', actions: ['list'] },
   tree: { actions: ['status'] },
   'reload-signal': { value: 'USR1', actions: ['reload'] },
   subreaper: { actions: ['run'] },
@@ -50,7 +52,7 @@ const EXPECTED: Record<string, { value?: string; actions: Action[] }> = {
 const argsFor = (action: Action, flag: string): string[] => {
   const { value } = EXPECTED[flag]!;
   const command = LAUNCH.includes(action) ? ['--', 'sleep', '1'] : [];
-  const base = flag === 'name' || flag === 'pid-file' ? [] : ['--name', 'app'];
+  const base = flag === 'name' || flag === 'pid-file' || action === 'list' ? [] : ['--name', 'app'];
   return [action, ...base, `--${flag}`, ...(value === undefined ? [] : [value]), ...command];
 };
 
@@ -67,7 +69,7 @@ t.test('an option the action takes is parsed and changes what the action runs wi
       const args = argsFor(action, flag);
       const at = args.indexOf(`--${flag}`);
       args.splice(at, EXPECTED[flag]!.value === undefined ? 1 : 2);
-      if (flag === 'name' || flag === 'pid-file') args.splice(1, 0, '--name', 'other');
+      if ((flag === 'name' || flag === 'pid-file') && action !== 'list') args.splice(1, 0, '--name', 'other');
       const without = parseCli(args);
       t.equal(withIt.kind, 'action', `${action} --${flag} is accepted`);
       t.notSame(withIt, without, `${action} --${flag} changes the options`);

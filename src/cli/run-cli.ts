@@ -14,6 +14,7 @@ const ACTION_MODULES: Record<Action, () => Promise<(opts: ActionOptions) => Prom
   status: async () => (await import('../actions/status.js')).status,
   reload: async () => (await import('../actions/reload.js')).reload,
   run: async () => (await import('../actions/run.js')).run,
+  list: async () => (await import('../actions/list.js')).list,
 };
 
 /** Runs the CLI; resolves to the exit code. Every failure is an ERROR line, never a stack trace. */

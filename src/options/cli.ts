@@ -84,6 +84,8 @@ export function parseCli(argv: string[]): ParsedCli {
   const values = parseFlagValues(raw, CLI_OPTIONS, action);
   if (NEEDS_COMMAND.includes(action) && command.length === 0) throw usageError(`${action} needs a command after '--'`);
   if (values.workDir !== undefined) checkDirectory('--work-dir', values.workDir as string);
-  const options = toActionOptions(values, { command, workDir: action === 'run' ? process.cwd() : '/', action });
+  // list is about no one daemon: it needs no name.
+  const fallbackName = action === 'list' ? 'list' : undefined;
+  const options = toActionOptions(values, { command, workDir: action === 'run' ? process.cwd() : '/', action, fallbackName });
   return { kind: 'action', action, options };
 }

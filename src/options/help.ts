@@ -14,6 +14,10 @@ const SUMMARY: Record<Action, { line: string; what: string }> = {
     what: 'Show pid, state, uptime, %cpu and %mem of the daemon and its process group.',
   },
   reload: { line: 'send SIGHUP (or --reload-signal) to the daemon', what: 'Send the reload signal (SIGHUP) to the daemon; it does not wait.' },
+  list: {
+    line: 'every daemon in a pid directory: name, pid, state, uptime, %cpu, %mem',
+    what: "List every daemon whose pid file is in the default pid directory (or --pid-dir), like pm2 ls.",
+  },
   run: {
     line: 'run CMD in the foreground (systemd ExecStart=, container ENTRYPOINT)',
     what: 'Run CMD in the foreground: forward signals, reap orphans as PID 1, exit the way CMD did.',

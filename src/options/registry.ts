@@ -32,7 +32,8 @@ export interface OptionDef {
   helpFor?: Partial<Record<Action, string>>;
 }
 
-const ALL = ACTIONS;
+/** Every action about one daemon (all but list). */
+const ALL: readonly Action[] = ACTIONS.filter((a) => a !== 'list');
 const LAUNCH: readonly Action[] = ['start', 'restart', 'run'];
 const DETACHED: readonly Action[] = ['start', 'restart'];
 const OWNER_HELP = "the daemon's own user: a pid directory that start --user made for it is trusted";
@@ -137,7 +138,14 @@ export const OPTIONS: readonly OptionDef[] = [
     key: 'force', flag: 'force', kind: 'switch', actions: ['stop', 'restart'], library: false, script: true,
     help: 'after the timeout, send SIGKILL (never sent otherwise)',
   },
-  { key: 'json', flag: 'json', kind: 'switch', actions: ['status'], library: false, script: true, help: 'one JSON object on stdout' },
+  {
+    key: 'json', flag: 'json', kind: 'switch', actions: ['status', 'list'], library: false, script: true,
+    help: 'one JSON object on stdout', helpFor: { list: 'a JSON array of the status --json objects' },
+  },
+  {
+    key: 'pidDir', flag: 'pid-dir', arg: 'DIR', kind: 'path', actions: ['list'], library: false, script: false,
+    shownDefault: 'the default pid files\' directory', help: 'the directory whose *.pid files to list',
+  },
   {
     key: 'tree', flag: 'tree', kind: 'switch', actions: ['status'], library: false, script: true,
     help: "then one line per process of the group and its descendants, drawn by parent (with --json: \"tree\")",

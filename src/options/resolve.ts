@@ -57,6 +57,7 @@ export function toActionOptions(values: Values, how: Derivation): ActionOptions 
     readyFd: checkReadyFd(values),
     rewrite: valueOf(values, 'rewrite'),
     mapExit: valueOf(values, 'mapExit'),
+    pidDir: values.pidDir as string | undefined,
   };
 }
 
