@@ -282,6 +282,39 @@ if (isRoot && which('unshare')) {
   console.log('(PID 1 reaping skipped: needs root and unshare)');
 }
 
+// --- Bun: the same CLI under Bun, beside Node, each figure a ratio to both boots
+const BUN = [process.env.BUN, join(process.env.DAEMONOCLE_CI_CACHE ?? join(process.env.HOME ?? '/root', '.cache', 'daemonocle-ci'), 'bun', 'node_modules', '@oven', 'bun-linux-x64', 'bin', 'bun'), which('bun')]
+  .find((p) => p && existsSync(p));
+if (BUN) {
+  const bunVersion = spawnSync(BUN, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const bunBoot = timeMany(() => timeOnce(BUN, ['-e', '0']));
+  row(`bare \`bun -e 0\` boot (Bun ${bunVersion})`, ms(bunBoot), `node boot ${ms(nodeBoot)}`, `${(bunBoot / nodeBoot).toFixed(2)}x`, '');
+  const both = (t) => `${(t / bunBoot).toFixed(2)}x bun, ${(t / nodeBoot).toFixed(2)}x node`;
+  const pidFile = join(dir, 'bun.pid');
+  const ready = ['sh', '-c', 'systemd-notify --ready; exec sleep 1000'];
+  const start = timeMany(() => {
+    const t = timeOnce(BUN, dc('start', '--pid-file', pidFile, '--notify', '--', ...ready));
+    timeOnce(BUN, dc('stop', '--pid-file', pidFile));
+    return t;
+  });
+  row('Bun: start --notify (daemon ready at once) to OK', ms(start), `bun ${ms(bunBoot)}, node ${ms(nodeBoot)}`, both(start), 'goal <= 1.0x a node boot');
+  timeOnce(BUN, dc('start', '--pid-file', pidFile, '--grace', '0', '--', 'sleep', '1000'));
+  const status = timeMany(() => timeOnce(BUN, dc('status', '--pid-file', pidFile))) - STATUS_SAMPLE_MS;
+  timeOnce(BUN, dc('stop', '--pid-file', pidFile));
+  row('Bun: status work besides the 0.1 s sample', ms(status), `bun ${ms(bunBoot)}, node ${ms(nodeBoot)}`, both(status), '');
+  const stop = timeMany(() => {
+    timeOnce(BUN, dc('start', '--pid-file', pidFile, '--grace', '0', '--', 'sleep', '1000'));
+    return timeOnce(BUN, dc('stop', '--pid-file', pidFile));
+  });
+  row('Bun: stop (daemon exits at once on TERM)', ms(stop), `bun ${ms(bunBoot)}, node ${ms(nodeBoot)}`, both(stop), '');
+  const wrapper = await memoryMedian([BUN, BIN, 'run', '--', 'sleep', '1000']);
+  row('Bun: run wrapper Private_Dirty, threads', mib(wrapper.private), `RSS ${mib(wrapper.rss)}, ${wrapper.threads} threads`, '', '');
+  const first = await firstSignalLatency([BUN, BIN, 'run', '--']);
+  row('Bun: first TERM via a fresh daemonocle run', ms(first), '-', '', '');
+} else {
+  console.log('(Bun figures skipped: no bun found; set BUN=/path/to/bun)');
+}
+
 rmSync(dir, { recursive: true, force: true });
 if (process.env.BENCH_MARKDOWN) {
   console.log('\n| figure | median | reference | ratio | target |\n|---|---|---|---|---|');

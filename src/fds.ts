@@ -26,6 +26,7 @@ const atLoad = new Map(listFds().map((fd) => [fd, identity(fd)]));
 
 export function userFds(): number[] {
   const fds: number[] = [];
+  const stdio = new Set([0, 1, 2].map(identity).filter((id): id is string => id !== undefined));
   for (const fd of listFds()) {
     let target: string;
     try {
@@ -34,6 +35,10 @@ export function userFds(): number[] {
       continue; // the fd of the directory listing itself, already closed
     }
     if (target.startsWith('anon_inode:')) continue;
+    // A runtime's own copy of its stdio (Bun dups fd 1 when it first writes to it): never the
+    // user's, and the caller's stdout pipe must not outlive the caller in the daemon.
+    const id = identity(fd);
+    if (id !== undefined && stdio.has(id)) continue;
     const inherited = isCloseOnExec(fd) === false;
     if (inherited || !atLoad.has(fd) || atLoad.get(fd) !== identity(fd)) fds.push(fd);
   }

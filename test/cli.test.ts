@@ -76,7 +76,8 @@ t.test('anywhere but Linux every action says so, and starts nothing', async (t) 
     // process.platform is the only thing that differs for this check; everything else is the real CLI.
     const preload = join(box.dir, `as-${platform}.mjs`);
     writeFileSync(preload, `Object.defineProperty(process, 'platform', { value: '${platform}' });\n`);
-    const env = { ...box.env, NODE_OPTIONS: `--import=${preload}` };
+    // Node preloads it through NODE_OPTIONS, Bun through BUN_OPTIONS.
+    const env = { ...box.env, NODE_OPTIONS: `--import=${preload}`, BUN_OPTIONS: `--preload=${preload}` };
     const unsupported = `ERROR: daemonocle runs on Linux only (this is ${platform}); see "Other platforms" in its README\n`;
     for (const args of [['start', '--pid-file', box.pidFile, '--', 'sleep', '1000'], ['status', '--pid-file', box.pidFile]]) {
       const r = await box.cli(args, { env });
@@ -84,7 +85,7 @@ t.test('anywhere but Linux every action says so, and starts nothing', async (t) 
       t.equal(r.stdout, '', `${platform} ${args[0]}: nothing on stdout`);
       t.equal(r.exitCode, 1, `${platform} ${args[0]}: exit 1`);
     }
-    const lib = await box.node(fixture('lib-app.js'), ['start'], { env: { ...libAppEnv(box), NODE_OPTIONS: env.NODE_OPTIONS } });
+    const lib = await box.node(fixture('lib-app.js'), ['start'], { env: { ...libAppEnv(box), NODE_OPTIONS: env.NODE_OPTIONS, BUN_OPTIONS: env.BUN_OPTIONS } });
     t.equal(lib.stderr, unsupported, `${platform} library doAction: the same ERROR line`);
     t.equal(lib.exitCode, 1);
     t.equal((await box.cli(['--version'], { env })).exitCode, 0, `${platform}: --version still answers`);

@@ -2,12 +2,12 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { alive, BIN, readPid, sandbox, waitFor } from './helpers.js';
+import { alive, BIN, readPid, RUNTIME, sandbox, waitFor } from './helpers.js';
 
 for (const signal of ['SIGKILL', 'SIGINT', 'SIGTERM'] as const) {
   t.test(`start killed by ${signal} during the startup window leaves the daemon tracked`, async (t) => {
     const box = sandbox(t);
-    const caller = execa(process.execPath, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '30', '--', 'sleep', '1000'], {
+    const caller = execa(RUNTIME, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '30', '--', 'sleep', '1000'], {
       env: box.env,
       reject: false,
       stripFinalNewline: false,

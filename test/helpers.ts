@@ -3,7 +3,7 @@
 import { execa, type Options } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { Test } from 'tap';
@@ -12,6 +12,13 @@ import { NotifyServer, type NotifyFields } from '../dist/notify.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'dist', 'bin.js');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
+/**
+ * The runtime the project's own processes run under in the tests: the CLI, `run`, and the library
+ * scripts. Node (the one running tap) by default; DAEMONOCLE_RUNTIME=/path/to/bun runs them all
+ * under Bun. tap itself, and the fixtures that stand in for users' programs, stay on Node.
+ */
+export const RUNTIME = process.env.DAEMONOCLE_RUNTIME || process.execPath;
+export const UNDER_BUN = basename(RUNTIME).startsWith('bun');
 export const fixture = (name: string) => join(FIXTURES, name);
 
 export interface Result {
@@ -48,7 +55,7 @@ export function sandbox(t: Test): Sandbox {
     },
     async node(script, args, options = {}) {
       const stdio = options.stdio ? {} : { stdin: 'ignore' };
-      const r = await execa(process.execPath, [script, ...args], {
+      const r = await execa(RUNTIME, [script, ...args], {
         env,
         extendEnv: false,
         reject: false,

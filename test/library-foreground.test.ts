@@ -3,7 +3,7 @@ import t from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, fakeNotifySocket, fixture, libAppEnv, readPid, requireRoot, sandbox, waitFor, type Sandbox } from './helpers.js';
+import { BIN, fakeNotifySocket, fixture, libAppEnv, readPid, requireRoot, RUNTIME, sandbox, waitFor, type Sandbox } from './helpers.js';
 
 const APP = fixture('lib-app.js');
 
@@ -11,7 +11,7 @@ const appEnv = libAppEnv;
 
 /** Starts the app in front and resolves once its worker printed its first line. */
 async function inFront(box: Sandbox, args: string[], extra: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore') {
-  const proc = execa(process.execPath, [APP, ...args], { env: appEnv(box, extra), extendEnv: false, reject: false, stdin, stripFinalNewline: false });
+  const proc = execa(RUNTIME, [APP, ...args], { env: appEnv(box, extra), extendEnv: false, reject: false, stdin, stripFinalNewline: false });
   let seen = '';
   proc.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
   await waitFor('the worker', () => /worker (ready|up) \d+/.test(seen) || proc.exitCode !== null);
@@ -138,13 +138,13 @@ t.test('detach: false with uid: the worker keeps none of root\'s supplementary g
   const groupsOf = (status: string) => /^Groups:(.*)$/m.exec(status)![1]!.trim();
   // A root that belongs to root (0) and adm (4), as a login shell's often does.
   const asRootInGroups = ['--groups', '0,4', '--'];
-  const viaRun = await execa('setpriv', [...asRootInGroups, process.execPath, BIN, 'run', '--user', 'nobody', '--', 'cat', '/proc/self/status'], {
+  const viaRun = await execa('setpriv', [...asRootInGroups, RUNTIME, BIN, 'run', '--user', 'nobody', '--', 'cat', '/proc/self/status'], {
     env: box.env, extendEnv: false, stdin: 'ignore',
   });
   const expected = groupsOf(viaRun.stdout);
   t.notMatch(` ${expected} `, / (0|4) /, 'run --user leaves root\'s groups behind');
 
-  const proc = execa('setpriv', [...asRootInGroups, process.execPath, APP, 'start'], {
+  const proc = execa('setpriv', [...asRootInGroups, RUNTIME, APP, 'start'], {
     env: appEnv(box, { APP_DETACH: 'false', APP_MODE: 'ready', APP_UID: 'nobody' }), extendEnv: false, reject: false, stdin: 'ignore',
   });
   let seen = '';

@@ -3,13 +3,13 @@ import t from 'tap';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, fakeNotifySocket, sandbox, waitFor } from './helpers.js';
+import { BIN, fakeNotifySocket, RUNTIME, sandbox, waitFor } from './helpers.js';
 
 t.test('run under systemd: READY=1 and a STATUS after the grace window, STOPPING=1 on TERM', async (t) => {
   const box = sandbox(t);
   const { address, messages } = fakeNotifySocket(t);
   const started = Date.now();
-  const proc = execa(process.execPath, [BIN, 'run', '--name', 'svc', '--grace', '0.4', '--', 'sleep', '1000'], {
+  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--grace', '0.4', '--', 'sleep', '1000'], {
     env: { ...box.env, NOTIFY_SOCKET: address }, extendEnv: false, reject: false, stdin: 'ignore',
   });
   await waitFor('READY=1', () => messages.some((m) => m.READY === '1'));
@@ -24,7 +24,7 @@ t.test('run under systemd: READY=1 and a STATUS after the grace window, STOPPING
 t.test('run under systemd with WatchdogSec= but without --notify: a WARNING says nobody can feed it', async (t) => {
   const box = sandbox(t);
   const { address } = fakeNotifySocket(t);
-  const r = await execa(process.execPath, [BIN, 'run', '--name', 'svc', '--', 'true'], {
+  const r = await execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--', 'true'], {
     env: { ...box.env, NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000' }, extendEnv: false, reject: false, stdin: 'ignore',
   });
   t.equal(r.exitCode, 0);
@@ -44,7 +44,7 @@ t.test('run --notify: the child\'s messages are relayed, MAINPID is not; its REA
     'systemd-notify RELOADING=1 MONOTONIC_USEC=42',
     'exec sleep 1000',
   ].join('; ');
-  const proc = execa(process.execPath, [BIN, 'run', '--name', 'svc', '--notify', '--', 'sh', '-c', script], {
+  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--', 'sh', '-c', script], {
     env: { ...box.env, NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000', WATCHDOG_PID: String(process.pid) },
     extendEnv: false, reject: false, stdin: 'ignore',
   });
@@ -67,7 +67,7 @@ t.test('run --notify: the child\'s messages are relayed, MAINPID is not; its REA
 t.test('run --notify: a child that never says READY=1 never looks ready', async (t) => {
   const box = sandbox(t);
   const { address, messages } = fakeNotifySocket(t);
-  const proc = execa(process.execPath, [BIN, 'run', '--name', 'svc', '--notify', '--grace', '0.1', '--', 'sh', '-c', 'systemd-notify --status=busy; exec sleep 1000'], {
+  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--grace', '0.1', '--', 'sh', '-c', 'systemd-notify --status=busy; exec sleep 1000'], {
     env: { ...box.env, NOTIFY_SOCKET: address }, extendEnv: false, reject: false, stdin: 'ignore',
   });
   await waitFor('the status', () => messages.length > 0);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { execa, type ResultPromise } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
-import { BIN, childrenOf, fixture, requireRoot, sandbox, unavailable, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
+import { BIN, childrenOf, fixture, requireRoot, RUNTIME, sandbox, stat, unavailable, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
@@ -20,7 +20,7 @@ t.test('tini, the reference, is here to compare with', async (t) => {
 });
 
 const wrappers: Record<string, (cmd: string[]) => string[]> = {
-  daemonocle: (cmd) => [process.execPath, BIN, 'run', '--stop-timeout', '0.3', '--', ...cmd],
+  daemonocle: (cmd) => [RUNTIME, BIN, 'run', '--stop-timeout', '0.3', '--', ...cmd],
   ...(TINI ? { tini: (cmd: string[]) => [TINI, '--', ...cmd] } : {}),
 };
 
@@ -110,11 +110,11 @@ t.test('as PID 1: a child ignoring TERM is still alive after the timeout, with a
 t.test('as PID 1: run --pid-file writes pid 1, and status inside the namespace accepts it', async (t) => {
   if (!canUnshare(t)) return;
   const box = sandbox(t);
-  const { proc, init, out } = await asPid1(box, [process.execPath, BIN, 'run', '--pid-file', box.pidFile, '--name', 'svc', '--', fixture('signals.js')]);
+  const { proc, init, out } = await asPid1(box, [RUNTIME, BIN, 'run', '--pid-file', box.pidFile, '--name', 'svc', '--', fixture('signals.js')]);
   await waitFor('child ready', () => out().includes('ready'));
   t.match(readFileSync(box.pidFile, 'utf8'), /^1\n\d+\n$/, 'pid 1 and its start time');
   // A HEALTHCHECK-style status from inside the namespace.
-  const nsenter = await execa('nsenter', ['--target', String(init), '--pid', '--mount', process.execPath, BIN, 'status', '--pid-file', box.pidFile, '--name', 'svc'], { reject: false, env: box.env, extendEnv: false });
+  const nsenter = await execa('nsenter', ['--target', String(init), '--pid', '--mount', RUNTIME, BIN, 'status', '--pid-file', box.pidFile, '--name', 'svc'], { reject: false, env: box.env, extendEnv: false });
   t.match(nsenter.stdout, /^svc -- pid: 1, status: \w+, uptime: /);
   t.equal(nsenter.exitCode, 0);
   const outside = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'svc']);

@@ -4,7 +4,7 @@ import t from 'tap';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { alive, fixture, libAppEnv, readPid, requireRoot, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
+import { alive, fixture, libAppEnv, readPid, requireRoot, RUNTIME, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 import { asUser, canSwitchUsers, freshUids, installForOthers } from './users-harness.js';
 
 /** An ordinary user's environment: no XDG_RUNTIME_DIR (cron, su), none of tap's hooks, the sandbox's marker. */
@@ -37,7 +37,7 @@ t.test('run --pid-file and the library in front make the directory too', async (
   t.notOk(existsSync(runPid), 'removed on exit, the directory kept');
 
   const libPid = join('lib', 'app.pid');
-  const proc = spawn(process.execPath, [fixture('lib-app.js'), 'start'], {
+  const proc = spawn(RUNTIME, [fixture('lib-app.js'), 'start'], {
     env: libAppEnv(box, { APP_PID_FILE: libPid, APP_DETACH: 'false' }), cwd: box.dir, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -4,7 +4,7 @@ import t from 'tap';
 import { execa } from 'execa';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, openFds, readPid, requireRoot, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
+import { alive, BIN, fixture, openFds, readPid, requireRoot, RUNTIME, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
 
 /** The invariant: no daemon, or exactly one that the pid file names (pid and start time). */
 function trackedOrNone(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sandbox, label: string): number | undefined {
@@ -24,7 +24,7 @@ function trackedOrNone(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sand
 t.test('a start killed with SIGKILL at any moment leaves a tracked daemon or none', async (t) => {
   const box = sandbox(t);
   for (const delay of [0, 2, 5, 10, 20, 30, 45, 60, 80, 120, 200]) {
-    const caller = execa(process.execPath, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '5', '--', 'sleep', '1000'], {
+    const caller = execa(RUNTIME, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '5', '--', 'sleep', '1000'], {
       env: box.env, extendEnv: false, reject: false, stdin: 'ignore',
     });
     await new Promise((r) => setTimeout(r, delay));

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, childrenOf, fakeNotifySocket, fixture, isZombie, readPid, requireRoot, sandbox, unavailable, waitFor, type Sandbox } from './helpers.js';
+import { alive, BIN, childrenOf, fakeNotifySocket, fixture, isZombie, readPid, requireRoot, RUNTIME, sandbox, unavailable, waitFor, type Sandbox } from './helpers.js';
 
 const DUMB_INIT = '/usr/bin/dumb-init';
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
@@ -26,7 +26,7 @@ async function wrapping(box: Sandbox, wrapper: string[], env: Record<string, str
   return { proc, child: Number(/ready (\d+)/.exec(out)?.[1]), out: () => out, err: () => err };
 }
 
-const daemonocle = (...args: string[]) => [process.execPath, BIN, 'run', ...args, '--'];
+const daemonocle = (...args: string[]) => [RUNTIME, BIN, 'run', ...args, '--'];
 
 function needs(t: Test, path: string | undefined, what: string): path is string {
   return (path !== undefined && existsSync(path)) || unavailable(t, what);
@@ -124,13 +124,13 @@ t.test('bad --rewrite, --map-exit and --ready-fd: one ERROR naming the option an
     t.equal(r.exitCode, 2, `${args.join(' ')}: exit 2`);
     t.match(r.stderr, message, `${args.join(' ')}: the ERROR line`);
   }
-  const clash = await execa('sh', ['-c', `exec 3</dev/null; exec "$@"`, 'sh', process.execPath, BIN, 'start', '--ready-fd', '3', '--keep-fds', '3', '--', 'touch', marker], {
+  const clash = await execa('sh', ['-c', `exec 3</dev/null; exec "$@"`, 'sh', RUNTIME, BIN, 'start', '--ready-fd', '3', '--keep-fds', '3', '--', 'touch', marker], {
     env: box.env, reject: false,
   });
   t.equal(clash.exitCode, 2);
   t.match(clash.stderr, /^ERROR: --ready-fd 3 is also in --keep-fds\n/);
   // Socket activation names this very process (LISTEN_PID=$$ before exec): fds 3 and 4 are taken.
-  const activated = await execa('sh', ['-c', `LISTEN_PID=$$ LISTEN_FDS=2 exec "$@"`, 'sh', process.execPath, BIN, 'run', '--ready-fd', '4', '--', 'touch', marker], {
+  const activated = await execa('sh', ['-c', `LISTEN_PID=$$ LISTEN_FDS=2 exec "$@"`, 'sh', RUNTIME, BIN, 'run', '--ready-fd', '4', '--', 'touch', marker], {
     env: box.env, reject: false,
   });
   t.equal(activated.exitCode, 2);
@@ -142,7 +142,7 @@ t.test('run --ready-fd under a notify socket: READY=1 only after the newline', a
   const box = sandbox(t);
   const systemd = fakeNotifySocket(t);
   const marker = join(box.dir, 'about-to-be-ready');
-  const proc = execa(process.execPath, [BIN, 'run', '--name', 'svc', '--ready-fd', '5', '--', 'sh', '-c', `sleep 0.3; touch ${marker}; echo >&5; exec sleep 1000`], {
+  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--ready-fd', '5', '--', 'sh', '-c', `sleep 0.3; touch ${marker}; echo >&5; exec sleep 1000`], {
     env: { ...box.env, NOTIFY_SOCKET: systemd.address },
     extendEnv: false,
     reject: false,
@@ -186,7 +186,7 @@ t.test('start --ready-fd with a probe: OK only once both say so', async (t) => {
 });
 
 async function killWrapperLeavesNoOrphan(t: Test, box: Sandbox, extra: string[]) {
-  const proc = execa(process.execPath, [BIN, 'run', ...extra, '--', 'sleep', '1000'], { env: box.env, extendEnv: false, reject: false });
+  const proc = execa(RUNTIME, [BIN, 'run', ...extra, '--', 'sleep', '1000'], { env: box.env, extendEnv: false, reject: false });
   await waitFor('the child', () => childrenOf(proc.pid!).length > 0);
   const child = childrenOf(proc.pid!)[0]!;
   proc.kill('SIGKILL');

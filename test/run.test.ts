@@ -3,11 +3,11 @@ import t from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, onTerminal, readPid, sandbox, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
+import { alive, BIN, fixture, onTerminal, readPid, RUNTIME, sandbox, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
 /** Starts `daemonocle run ...` and waits for the child's "ready PID" line. */
 async function running(box: Sandbox, args: string[], env: Record<string, string> = {}) {
-  const proc = execa(process.execPath, [BIN, 'run', ...args], {
+  const proc = execa(RUNTIME, [BIN, 'run', ...args], {
     env: { ...box.env, ...env },
     extendEnv: false,
     reject: false,
@@ -116,7 +116,7 @@ t.test('run: a command that cannot run exits 127 / 126 with an ERROR', async (t)
 
 t.test('run --subreaper: orphaned grandchildren are reaped when not PID 1', async (t) => {
   const box = sandbox(t);
-  const proc = execa(process.execPath, [BIN, 'run', '--subreaper', '--', fixture('orphans.sh'), '30'], {
+  const proc = execa(RUNTIME, [BIN, 'run', '--subreaper', '--', fixture('orphans.sh'), '30'], {
     env: box.env, extendEnv: false, reject: false, stdin: 'ignore',
   });
   let out = '';
@@ -132,7 +132,7 @@ t.test('run --subreaper: orphaned grandchildren are reaped when not PID 1', asyn
 t.test('run: TERM to the wrapper and the child at once (systemd control-group kill) still ends in death by TERM', async (t) => {
   const box = sandbox(t);
   for (let i = 0; i < 5; i++) {
-    const proc = execa(process.execPath, [BIN, 'run', '--', 'sleep', '1000'], {
+    const proc = execa(RUNTIME, [BIN, 'run', '--', 'sleep', '1000'], {
       env: box.env, extendEnv: false, reject: false, stdin: 'ignore', detached: true,
     });
     await waitFor('the child', () => {
@@ -150,7 +150,7 @@ t.test('run: TERM to the wrapper and the child at once (systemd control-group ki
 
 t.test('run on a terminal: Ctrl-C reaches the child once; Ctrl-Z stops it with the wrapper, CONT resumes both', async (t) => {
   const box = sandbox(t);
-  const command = [process.execPath, BIN, 'run', '--', process.execPath, fixture('signals.js')].join(' ');
+  const command = [RUNTIME, BIN, 'run', '--', process.execPath, fixture('signals.js')].join(' ');
   const session = onTerminal(t, box, command, { SIGNALS_MODE: 'exit0' });
   if (!session) return;
   const { term, out } = session;
@@ -185,7 +185,7 @@ t.test('run on a terminal: Ctrl-C still reaches the whole job (a grandchild in t
   const box = sandbox(t);
   // `; :` keeps the shell from exec'ing: node runs as its child, in its process group.
   const job = `${process.execPath} ${fixture('signals.js')}; :`;
-  const session = onTerminal(t, box, `${process.execPath} ${BIN} run -- /bin/sh -c '${job}'`, { SIGNALS_MODE: 'die' });
+  const session = onTerminal(t, box, `${RUNTIME} ${BIN} run -- /bin/sh -c '${job}'`, { SIGNALS_MODE: 'die' });
   if (!session) return;
   const { term, out } = session;
   await waitFor('the grandchild on the terminal', () => /ready (\d+)/.test(out()));

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, libAppEnv, onTerminal, readPid, ROOT, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
+import { alive, BIN, fixture, libAppEnv, onTerminal, readPid, ROOT, RUNTIME, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 
 interface Node {
   pid: number;
@@ -78,7 +78,7 @@ t.test('status --tree: every process once, under its parent, the setsid one mark
 t.test('status --tree on a terminal: lines cut to its width', async (t) => {
   const box = sandbox(t);
   await family(t, box);
-  const session = onTerminalOfWidth(t, box, 40, `${process.execPath} ${BIN} status --pid-file ${box.pidFile} --name fam --tree`);
+  const session = onTerminalOfWidth(t, box, 40, `${RUNTIME} ${BIN} status --pid-file ${box.pidFile} --name fam --tree`);
   if (!session) return;
   await session.term;
   const lines = session.out().trimEnd().split('\n').slice(1);
@@ -98,7 +98,7 @@ const notifyScript = "systemd-notify --status='Loading 3/10 models'; sleep 2; sy
 
 t.test('start on a terminal: the line shows the wait, the STATUS= text and the seconds, then OK', async (t) => {
   const box = sandbox(t);
-  const cmd = `${process.execPath} ${BIN} start --pid-file ${box.pidFile} --name svc --notify -- sh -c "${notifyScript}"`;
+  const cmd = `${RUNTIME} ${BIN} start --pid-file ${box.pidFile} --name svc --notify -- sh -c "${notifyScript}"`;
   const session = onTerminal(t, box, cmd, {});
   if (!session) return;
   const r = await session.term;
@@ -117,7 +117,7 @@ t.test('the same start into a pipe or with TERM=dumb: byte for byte the plain li
   const piped = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'svc', '--notify', '--', 'sh', '-c', notifyScript]);
   t.equal(piped.stdout, 'Starting svc ... OK\n');
   t.equal((await box.cli(['stop', '--pid-file', box.pidFile])).exitCode, 0);
-  const cmd = `${process.execPath} ${BIN} start --pid-file ${box.pidFile} --name svc --grace 0.5 -- sleep 1000`;
+  const cmd = `${RUNTIME} ${BIN} start --pid-file ${box.pidFile} --name svc --grace 0.5 -- sleep 1000`;
   const session = onTerminal(t, box, cmd, { TERM: 'dumb' });
   if (!session) return;
   await session.term;
@@ -128,7 +128,7 @@ t.test('the same start into a pipe or with TERM=dumb: byte for byte the plain li
 t.test('probes on a terminal: each shown, and ticked once it answers', async (t) => {
   const box = sandbox(t);
   const flag = join(box.dir, 'flag');
-  const cmd = `${process.execPath} ${BIN} start --pid-file ${box.pidFile} --name web --ready-file ${flag} --ready-cmd 'test -e ${flag}.2' -- sh -c 'sleep 0.5; touch ${flag}; sleep 0.5; touch ${flag}.2; exec sleep 1000'`;
+  const cmd = `${RUNTIME} ${BIN} start --pid-file ${box.pidFile} --name web --ready-file ${flag} --ready-cmd 'test -e ${flag}.2' -- sh -c 'sleep 0.5; touch ${flag}; sleep 0.5; touch ${flag}.2; exec sleep 1000'`;
   const session = onTerminalOfWidth(t, box, 400, cmd);
   if (!session) return;
   await session.term;

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Test } from 'tap';
-import { ROOT, unavailable } from './helpers.js';
+import { ROOT, RUNTIME, unavailable } from './helpers.js';
 
 const NSPAWN = '/usr/bin/systemd-nspawn';
 
@@ -28,9 +28,11 @@ export async function bootSystemd(dir: string, units: Record<string, string>, ch
   mkdirSync(out, { recursive: true });
   mkdirSync(unitDir, { recursive: true });
   const binds: string[] = [`--bind=${out}:/out`, `--bind-ro=${ROOT}`];
-  // The node running the tests may live outside /usr (Node 24 in CI): make it visible too.
-  const nodeDir = dirname(dirname(process.execPath));
-  if (!process.execPath.startsWith('/usr/')) binds.push(`--bind-ro=${nodeDir}`);
+  // The node running the tests, and the runtime under test, may live outside /usr (Node 24 or Bun
+  // in CI): make them visible too.
+  for (const runtime of new Set([process.execPath, RUNTIME])) {
+    if (!runtime.startsWith('/usr/')) binds.push(`--bind-ro=${dirname(dirname(runtime))}`);
+  }
   for (const [name, content] of Object.entries(units)) {
     writeFileSync(join(unitDir, name), content);
     binds.push(`--bind-ro=${join(unitDir, name)}:/etc/systemd/system/${name}`);

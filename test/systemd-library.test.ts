@@ -6,10 +6,10 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture } from './helpers.js';
+import { fixture, RUNTIME } from './helpers.js';
 import { bootSystemd, canBootSystemd, parseShow } from './systemd-harness.js';
 
-const app = `${process.execPath} ${fixture('lib-app.js')}`;
+const app = `${RUNTIME} ${fixture('lib-app.js')}`;
 
 t.test('a library daemon under systemd', async (t) => {
   if (!canBootSystemd(t)) return;

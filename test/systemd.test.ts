@@ -4,11 +4,11 @@ import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, fixture, freePort } from './helpers.js';
+import { BIN, fixture, freePort, RUNTIME } from './helpers.js';
 import { bootSystemd, canBootSystemd, parseShow } from './systemd-harness.js';
 
 const node = process.execPath;
-const dc = `${node} ${BIN}`;
+const dc = `${RUNTIME} ${BIN}`;
 
 t.test('daemonocle under systemd', async (t) => {
   if (!canBootSystemd(t)) return;

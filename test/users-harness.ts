@@ -3,9 +3,9 @@
 // users cannot reach it (a clone under /root, a Node line cached there), a readable copy is made.
 import { execa } from 'execa';
 import { accessSync, chmodSync, constants, copyFileSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Test } from 'tap';
-import { BIN, ROOT, unavailable, type Result } from './helpers.js';
+import { BIN, ROOT, RUNTIME, unavailable, type Result } from './helpers.js';
 
 /** Whether a user other than the owner can reach path: o+x on every directory above it, and `bits` on it. */
 function othersCan(path: string, bits: number): boolean {
@@ -21,23 +21,23 @@ export interface Install {
   bin: string;
 }
 
-/** A node and dist/bin.js that any user can run: the real ones when reachable, else a copy. */
+/** The runtime (node, or bun) and dist/bin.js that any user can run: the real ones when reachable, else a copy. */
 export function installForOthers(t: Test): Install {
-  const nodeOk = othersCan(process.execPath, 0o005);
+  const nodeOk = othersCan(RUNTIME, 0o005);
   const binOk = othersCan(BIN, 0o004) && othersCan(join(ROOT, 'node_modules', 'koffi', 'package.json'), 0o004);
-  if (nodeOk && binOk) return { node: process.execPath, bin: BIN };
+  if (nodeOk && binOk) return { node: RUNTIME, bin: BIN };
   const dir = mkdtempSync('/tmp/daemonocle-install-');
   chmodSync(dir, 0o755);
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  let node = process.execPath;
+  let node = RUNTIME;
   if (!nodeOk) {
-    node = join(dir, 'node');
-    copyFileSync(process.execPath, node);
+    node = join(dir, basename(RUNTIME));
+    copyFileSync(RUNTIME, node);
     chmodSync(node, 0o755);
   }
   let bin = BIN;
   if (!binOk) {
-    for (const part of ['package.json', 'dist', 'node_modules/koffi', 'node_modules/signal-exit']) {
+    for (const part of ['package.json', 'dist', 'sh', 'node_modules/koffi', 'node_modules/signal-exit']) {
       cpSync(join(ROOT, part), join(dir, 'pkg', part), { recursive: true });
     }
     bin = join(dir, 'pkg', 'dist', 'bin.js');
