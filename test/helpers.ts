@@ -288,3 +288,20 @@ export function onTerminal(t: Test, box: Sandbox, command: string, env: Record<s
   /** out(): what was written, without carriage returns; raw(): byte for byte. */
   return { term, out: () => raw.replace(/\r/g, ''), raw: () => raw };
 }
+
+/** Starts argv (ending in a fixture that prints "ready PID") and waits for that line, or its exit. */
+export async function untilReady(box: Sandbox, argv: string[], env: Record<string, string> = {}) {
+  const proc = execa(argv[0]!, argv.slice(1), {
+    env: { ...box.env, ...env },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    stripFinalNewline: false,
+  });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  await waitFor('the child to be ready', () => /ready (\d+)/.test(out) || proc.exitCode !== null);
+  return { proc, child: Number(/ready (\d+)/.exec(out)?.[1]), out: () => out, err: () => err };
+}

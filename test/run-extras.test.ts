@@ -4,27 +4,13 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, childrenOf, fakeNotifySocket, fixture, isZombie, readPid, requireRoot, RUNTIME, sandbox, unavailable, waitFor, type Sandbox } from './helpers.js';
+import { alive, BIN, childrenOf, fakeNotifySocket, fixture, isZombie, readPid, requireRoot, RUNTIME, sandbox, unavailable, untilReady, waitFor, type Sandbox } from './helpers.js';
 
 const DUMB_INIT = '/usr/bin/dumb-init';
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
 
 /** Starts a wrapper (argv) around test/fixtures/signals.js and waits for the child's "ready PID". */
-async function wrapping(box: Sandbox, wrapper: string[], env: Record<string, string> = {}) {
-  const proc = execa(wrapper[0]!, [...wrapper.slice(1), fixture('signals.js')], {
-    env: { ...box.env, ...env },
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    stripFinalNewline: false,
-  });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor('the child to be ready', () => /ready (\d+)/.test(out) || proc.exitCode !== null);
-  return { proc, child: Number(/ready (\d+)/.exec(out)?.[1]), out: () => out, err: () => err };
-}
+const wrapping = (box: Sandbox, wrapper: string[], env: Record<string, string> = {}) => untilReady(box, [...wrapper, fixture('signals.js')], env);
 
 const daemonocle = (...args: string[]) => [RUNTIME, BIN, 'run', ...args, '--'];
 

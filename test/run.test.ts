@@ -3,25 +3,10 @@ import t from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, onTerminal, readPid, RUNTIME, sandbox, stat, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
+import { alive, BIN, fixture, onTerminal, readPid, RUNTIME, sandbox, stat, untilReady, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
-/** Starts `daemonocle run ...` and waits for the child's "ready PID" line. */
-async function running(box: Sandbox, args: string[], env: Record<string, string> = {}) {
-  const proc = execa(RUNTIME, [BIN, 'run', ...args], {
-    env: { ...box.env, ...env },
-    extendEnv: false,
-    reject: false,
-    stdin: 'ignore',
-    stripFinalNewline: false,
-  });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await waitFor('the child to be ready', () => /ready (\d+)/.test(out) || proc.exitCode !== null);
-  const child = Number(/ready (\d+)/.exec(out)?.[1]);
-  return { proc, child, out: () => out, err: () => err };
-}
+/** Starts `daemonocle run ...args` and waits for the child's "ready PID" line. */
+const running = (box: Sandbox, args: string[], env: Record<string, string> = {}) => untilReady(box, [RUNTIME, BIN, 'run', ...args], env);
 
 t.test('run: exit codes pass through', async (t) => {
   const box = sandbox(t);
