@@ -72,15 +72,28 @@ console.log(`daemonocle benchmarks: node ${process.version}, ${cpus().length} x 
 const nodeBoot = timeMany(() => timeOnce(NODE, ['-e', '0']));
 row('bare `node -e 0` boot (reference)', ms(nodeBoot), '-', '1.00x', '');
 
+/** Median time of `start --notify` to OK, under a runtime (each start followed by a stop). */
+function startNotifyTime(runtime, pidFile) {
+  const ready = ['sh', '-c', 'systemd-notify --ready; exec sleep 1000'];
+  return timeMany(() => {
+    const t = timeOnce(runtime, dc('start', '--pid-file', pidFile, '--notify', '--', ...ready));
+    timeOnce(runtime, dc('stop', '--pid-file', pidFile));
+    return t;
+  });
+}
+
+/** Median time of `stop` of a daemon that exits at once on TERM, under a runtime. */
+function stopTime(runtime, pidFile) {
+  return timeMany(() => {
+    timeOnce(runtime, dc('start', '--pid-file', pidFile, '--grace', '0', '--', 'sleep', '1000'));
+    return timeOnce(runtime, dc('stop', '--pid-file', pidFile));
+  });
+}
+
 // --- start --notify of a daemon that is ready at once
 {
   const pidFile = join(dir, 'start.pid');
-  const ready = ['sh', '-c', 'systemd-notify --ready; exec sleep 1000'];
-  const start = timeMany(() => {
-    const t = timeOnce(NODE, dc('start', '--pid-file', pidFile, '--notify', '--', ...ready));
-    timeOnce(NODE, dc('stop', '--pid-file', pidFile));
-    return t;
-  });
+  const start = startNotifyTime(NODE, pidFile);
   row('start --notify (daemon ready at once) to OK', ms(start), `node boot ${ms(nodeBoot)}`, `${(start / nodeBoot).toFixed(2)}x`, 'target <= 3x, stretch 2x');
   const flag = join(dir, 'flag');
   spawnSync('touch', [flag]);
@@ -142,11 +155,7 @@ for (const count of [1, 10, 100]) {
 
 // --- stop of a daemon that exits at once on TERM
 {
-  const pidFile = join(dir, 'stop.pid');
-  const stop = timeMany(() => {
-    timeOnce(NODE, dc('start', '--pid-file', pidFile, '--grace', '0', '--', 'sleep', '1000'));
-    return timeOnce(NODE, dc('stop', '--pid-file', pidFile));
-  });
+  const stop = stopTime(NODE, join(dir, 'stop.pid'));
   row('stop (daemon exits at once on TERM)', ms(stop), `node boot ${ms(nodeBoot)}`, `${(stop / nodeBoot).toFixed(2)}x`, 'target <= 2x');
 }
 
@@ -291,21 +300,13 @@ if (BUN) {
   row(`bare \`bun -e 0\` boot (Bun ${bunVersion})`, ms(bunBoot), `node boot ${ms(nodeBoot)}`, `${(bunBoot / nodeBoot).toFixed(2)}x`, '');
   const both = (t) => `${(t / bunBoot).toFixed(2)}x bun, ${(t / nodeBoot).toFixed(2)}x node`;
   const pidFile = join(dir, 'bun.pid');
-  const ready = ['sh', '-c', 'systemd-notify --ready; exec sleep 1000'];
-  const start = timeMany(() => {
-    const t = timeOnce(BUN, dc('start', '--pid-file', pidFile, '--notify', '--', ...ready));
-    timeOnce(BUN, dc('stop', '--pid-file', pidFile));
-    return t;
-  });
+  const start = startNotifyTime(BUN, pidFile);
   row('Bun: start --notify (daemon ready at once) to OK', ms(start), `bun ${ms(bunBoot)}, node ${ms(nodeBoot)}`, both(start), 'goal <= 1.0x a node boot');
   timeOnce(BUN, dc('start', '--pid-file', pidFile, '--grace', '0', '--', 'sleep', '1000'));
   const status = timeMany(() => timeOnce(BUN, dc('status', '--pid-file', pidFile))) - STATUS_SAMPLE_MS;
   timeOnce(BUN, dc('stop', '--pid-file', pidFile));
   row('Bun: status work besides the 0.1 s sample', ms(status), `bun ${ms(bunBoot)}, node ${ms(nodeBoot)}`, both(status), '');
-  const stop = timeMany(() => {
-    timeOnce(BUN, dc('start', '--pid-file', pidFile, '--grace', '0', '--', 'sleep', '1000'));
-    return timeOnce(BUN, dc('stop', '--pid-file', pidFile));
-  });
+  const stop = stopTime(BUN, pidFile);
   row('Bun: stop (daemon exits at once on TERM)', ms(stop), `bun ${ms(bunBoot)}, node ${ms(nodeBoot)}`, both(stop), '');
   const wrapper = await memoryMedian([BUN, BIN, 'run', '--', 'sleep', '1000']);
   row('Bun: run wrapper Private_Dirty, threads', mib(wrapper.private), `RSS ${mib(wrapper.rss)}, ${wrapper.threads} threads`, '', '');

@@ -7,9 +7,10 @@
 // root: its owner could swap the directory after the check). Anything else (no home, a
 // read-only file system, an older Node, a directory that fails the check) means no cache, at
 // the cost of a stat or a failed mkdir.
-import { existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
+import { missingLevels, nearestExisting } from './dirs.js';
 
 type WithCompileCache = typeof module & { enableCompileCache?: (dir: string) => unknown };
 
@@ -37,12 +38,8 @@ export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
   const dir = cacheDirectory(env);
   if (typeof enable !== 'function' || dir === undefined) return;
   // Nothing is created under a directory that fails the check (another user's home, say).
-  let existing = dir;
-  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  if (!securePath(existing)) return;
-  // One level at a time: Node 22's recursive mkdirSync never returns for a path under /proc.
-  const missing: string[] = [];
-  for (let at = dir; at !== existing; at = dirname(at)) missing.unshift(at);
+  const missing = missingLevels(dir);
+  if (!securePath(nearestExisting(dir, missing))) return;
   try {
     for (const level of missing) mkdirSync(level, { mode: 0o700 });
   } catch {

@@ -79,11 +79,15 @@ export class Daemon {
    */
   async doAction(action: string, args: string[] = []): Promise<number> {
     if (args.length === 0 || !(BUILT_IN as readonly string[]).includes(action)) return this.perform(action, args, this.config);
-    let overrides: Values;
+    let overrides: Values | 'help';
     try {
       overrides = parseBuiltInFlags(action, args);
     } catch (err) {
       return reportError(err, action, daemonUsage(this.config.name, this.actions));
+    }
+    if (overrides === 'help') {
+      out(daemonHelp(this.config.name, this.actions));
+      return EXIT.ok;
     }
     return this.perform(action, [], daemonConfig(this.values, overrides));
   }

@@ -2,6 +2,7 @@
 // when nobody but the caller, root and the daemon's own user can change what is in it.
 import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
+import { missingLevels, nearestExisting } from './dirs.js';
 import { DaemonError, EXIT, reason } from './errors.js';
 
 /** Where a pid file lives, as far as trust goes. */
@@ -82,8 +83,8 @@ function unwritable(message: string, cause?: unknown): DaemonError {
 
 /**
  * Creates the pid file's directory when missing: 0755 and given to --user/--group, or 0700 for
- * the default one. Missing parents are made 0755, one level at a time (Node 20's recursive mkdir
- * spins on impossible paths under /proc). Whether it may be used is checkPidDir's to say.
+ * the default one. Missing parents are made 0755, one level at a time (src/dirs.ts). Whether it
+ * may be used is checkPidDir's to say.
  */
 export function ensurePidDir(path: string, place: PidPlace): void {
   const dir = dirname(path);
@@ -111,11 +112,11 @@ function exists(path: string, dir: string): boolean {
   throw unwritable(`Cannot write pid file ${path}: ${dir} is not a directory`);
 }
 
+/** The missing levels above the pid file's directory, 0755; a non-directory in the way is an error. */
 function createLevels(path: string, dir: string): void {
-  if (exists(path, dir)) return;
-  const parent = dirname(dir);
-  if (parent !== dir) createLevels(path, parent);
-  makeDir(path, dir, 0o755);
+  const missing = missingLevels(dir);
+  exists(path, nearestExisting(dir, missing));
+  for (const level of missing) makeDir(path, level, 0o755);
 }
 
 /** Whether this call made the directory (one made meanwhile by someone else is left to checkPidDir). */

@@ -86,19 +86,32 @@ export function listPids(): number[] {
   return pids;
 }
 
-/**
- * The daemon and every live (non-zombie) member of its process group, in pid order. The daemon
- * itself is always listed, even once it left the group or died.
- */
-export function daemonAndGroup(pid: number, pgrp: number): number[] {
-  const pids = [pid];
-  for (const p of listPids()) {
-    if (p === pid) continue;
-    const st = readStat(p);
-    if (st !== null && st.pgrp === pgrp && !isGone(st)) pids.push(p);
+/** Every live (not dead, not a zombie) process's stat, from one pass over /proc. */
+export function processTable(): Map<number, ProcStat> {
+  const table = new Map<number, ProcStat>();
+  for (const pid of listPids()) {
+    const st = readStat(pid);
+    if (st !== null && !isGone(st)) table.set(pid, st);
   }
-  return pids.sort((a, b) => a - b);
+  return table;
 }
+
+/**
+ * The daemon and every member of its process group in `table`, in pid order. The daemon itself
+ * is always listed, even once it left the group or died.
+ */
+export function groupOf(table: Map<number, ProcStat>, pid: number, pgrp: number): number[] {
+  const members = [...table.values()].filter((st) => st.pgrp === pgrp && st.pid !== pid).map((st) => st.pid);
+  return [pid, ...members].sort((a, b) => a - b);
+}
+
+/** The daemon and every live member of its process group, now. */
+export function daemonAndGroup(pid: number, pgrp: number): number[] {
+  return groupOf(processTable(), pid, pgrp);
+}
+
+/** CPU time (user + system, every thread) a process has used, in ms. */
+export const cpuTimeMs = (st: ProcStat): number => ((st.utime + st.stime) * 1000) / CLOCK_TICKS;
 
 /** This process and all its ancestors up to (and including) PID 1. */
 export function selfAndAncestors(): Set<number> {

@@ -2,8 +2,8 @@
 // sampled over ~0.1 s and memory as a share of the machine's total.
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { CLOCK_TICKS, daemonAndGroup, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
-import { buildTree, snapshot, treeMembers, type TreeNode } from './tree.js';
+import { cpuTimeMs, groupOf, processTable, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
+import { buildTree, treeMembers, type TreeNode } from './tree.js';
 
 export interface DaemonStatus {
   name: string;
@@ -18,12 +18,6 @@ export interface DaemonStatus {
 }
 
 const SAMPLE_MS = 100;
-
-/** CPU time (user + system, every thread) a process has used, in ms; null once it is gone. */
-function cpuTimeMs(pid: number): number | null {
-  const st = readStat(pid);
-  return st === null ? null : ((st.utime + st.stime) * 1000) / CLOCK_TICKS;
-}
 
 /** Resident memory in bytes (VmRSS, which the kernel reports in kB). */
 function residentBytes(pid: number): number {
@@ -40,7 +34,10 @@ function residentBytes(pid: number): number {
 // the interval with /proc/uptime's 10 ms steps.)
 export async function sampleProcesses(pids: number[]): Promise<{ cpu: Map<number, number>; memory: Map<number, number>; stats: Map<number, ProcStat> }> {
   const startedNs = process.hrtime.bigint();
-  const before = pids.map(cpuTimeMs);
+  const before = pids.map((p) => {
+    const st = readStat(p);
+    return st === null ? null : cpuTimeMs(st);
+  });
   await new Promise((r) => setTimeout(r, SAMPLE_MS));
   const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;
   const cpu = new Map<number, number>();
@@ -51,7 +48,7 @@ export async function sampleProcesses(pids: number[]): Promise<{ cpu: Map<number
     const st = readStat(p);
     if (was == null || st === null) return;
     stats.set(p, st);
-    cpu.set(p, ((((st.utime + st.stime) * 1000) / CLOCK_TICKS - was) / elapsedMs) * 100);
+    cpu.set(p, ((cpuTimeMs(st) - was) / elapsedMs) * 100);
     memory.set(p, (residentBytes(p) / totalmem()) * 100);
   });
   return { cpu, memory, stats };
@@ -72,22 +69,11 @@ export function statusFrom(name: string, pid: number, stat: ProcStat, pids: numb
   };
 }
 
-/** A daemon's group from one snapshot of /proc, in pid order (the daemon always in it). */
-export function groupOf(table: Map<number, ProcStat>, pid: number, pgrp: number): number[] {
-  return [pid, ...[...table.values()].filter((st) => st.pgrp === pgrp && st.pid !== pid).map((st) => st.pid)].sort((a, b) => a - b);
-}
-
 /** The status line's figures; with `tree`, also every descendant of the group, each with its own. */
 export async function collectStatus(name: string, pid: number, stat: ProcStat, tree = false): Promise<DaemonStatus> {
-  let pids: number[];
-  let treePids: number[] = [];
-  if (tree) {
-    const table = snapshot();
-    pids = groupOf(table, pid, stat.pgrp);
-    treePids = treeMembers(table, pid, stat.pgrp);
-  } else {
-    pids = daemonAndGroup(pid, stat.pgrp);
-  }
+  const table = processTable();
+  const pids = groupOf(table, pid, stat.pgrp);
+  const treePids = tree ? treeMembers(table, pid, stat.pgrp) : [];
   const figures = await sampleProcesses([...new Set([...pids, ...treePids])]);
   const status = statusFrom(name, pid, stat, pids, figures);
   if (!tree) return status;

@@ -2,7 +2,7 @@
 // parent, each with its own state, %cpu and %mem. One pass over /proc finds them all; the %cpu
 // sample is the one `status` takes anyway.
 import { readFileSync } from 'node:fs';
-import { listPids, parseStat, stateWord, type ProcStat } from './proc.js';
+import { stateWord, type ProcStat } from './proc.js';
 
 export interface TreeNode {
   pid: number;
@@ -13,20 +13,6 @@ export interface TreeNode {
   memory_percent: number;
   command: string;
   children: TreeNode[];
-}
-
-/** Every process's stat, read once. */
-export function snapshot(): Map<number, ProcStat> {
-  const table = new Map<number, ProcStat>();
-  for (const pid of listPids()) {
-    try {
-      const st = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'));
-      if (st !== null && st.state !== 'Z' && st.state !== 'X') table.set(pid, st);
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return table;
 }
 
 /** The group's members and all their descendants, from one snapshot. */

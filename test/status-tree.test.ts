@@ -4,18 +4,9 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TreeNode as Node } from '../dist/tree.js';
 import { alive, BIN, fixture, libAppEnv, onTerminal, readPid, ROOT, RUNTIME, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 
-interface Node {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  status: string;
-  cpu_percent: number;
-  memory_percent: number;
-  command: string;
-  children: Node[];
-}
 
 /** A daemon (sh) with two workers, a grandchild under one of them, and a setsid'd child. */
 async function family(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sandbox) {

@@ -7,9 +7,8 @@ import { DaemonError, EXIT, reason } from '../errors.js';
 import { out } from '../log.js';
 import { defaultPidFile } from '../options/values.js';
 import { inspectPidFile } from '../pidfile.js';
-import type { ProcStat } from '../proc.js';
-import { formatUptime, groupOf, sampleProcesses, statusFrom, type DaemonStatus } from '../status.js';
-import { snapshot } from '../tree.js';
+import { groupOf, processTable, type ProcStat } from '../proc.js';
+import { formatUptime, sampleProcesses, statusFrom, type DaemonStatus } from '../status.js';
 import type { ActionOptions } from '../types.js';
 
 type Entry = { name: string; running: { pid: number; stat: ProcStat } } | { name: string; status: string };
@@ -55,7 +54,7 @@ function inspect(dir: string, file: string, isDefault: boolean): Entry {
 type Row = DaemonStatus | { name: string; pid: null; status: string };
 
 async function figures(entries: Entry[]): Promise<Row[]> {
-  const table = snapshot();
+  const table = processTable();
   const groups = new Map<string, number[]>();
   for (const e of entries) if ('running' in e) groups.set(e.name, groupOf(table, e.running.pid, e.running.stat.pgrp));
   const sample = await sampleProcesses([...new Set([...groups.values()].flat())]);

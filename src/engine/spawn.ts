@@ -10,7 +10,7 @@ import type { Credentials } from '../types.js';
 import { withCredentials } from './credentials.js';
 
 export interface SpawnRequest {
-  argv: readonly string[];
+  argv: string[];
   /** argv[0] as the process sees it, when it differs from the file run. */
   argv0?: string;
   cwd?: string;
@@ -88,8 +88,8 @@ export function spawnProcess(req: SpawnRequest): Spawned {
   const previousUmask = req.umask === undefined ? undefined : process.umask(req.umask);
   try {
     // The parent-death signal is tied to the thread that forks: spawn() forks on the main thread.
-    const wrapped = req.credentials !== undefined || req.parentDeathSignal !== undefined;
-    const argv = wrapped ? withCredentials([...req.argv], req.credentials ?? NO_CHANGE, req.parentDeathSignal) : req.argv;
+    // withCredentials hands req.argv back as it is when there is nothing to change.
+    const argv = withCredentials(req.argv, req.credentials ?? NO_CHANGE, req.parentDeathSignal);
     child = spawn(argv[0]!, argv.slice(1), {
       cwd: req.cwd,
       env: req.env,

@@ -55,13 +55,12 @@ export function parseDaemonCli(argv: string[], actions: Map<string, CustomAction
     const valid = [...BUILT_IN_HELP.map(([a]) => a), ...actions.keys()].join(', ');
     throw usageError(`Unknown action '${first}'; valid actions: ${valid}`);
   }
-  const { values: raw } = runParseArgs(rest, FLAGS, false, false);
-  if (raw.help) return { kind: 'help' };
-  return { kind: 'action', action: first, args: [], overrides: parseFlagValues(raw, FLAGS, first) };
+  const flags = parseBuiltInFlags(first, rest);
+  return flags === 'help' ? { kind: 'help' } : { kind: 'action', action: first, args: [], overrides: flags };
 }
 
-/** doAction(BUILT_IN, flags): the same flags as cli(), e.g. doAction('status', ['--tree']). */
-export function parseBuiltInFlags(action: string, args: string[]): Values {
+/** A built-in action's flags, as cli() and doAction(BUILT_IN, flags) take them; 'help' for -h. */
+export function parseBuiltInFlags(action: string, args: string[]): Values | 'help' {
   const { values: raw } = runParseArgs(args, FLAGS, false, false);
-  return parseFlagValues(raw, FLAGS, action);
+  return raw.help ? 'help' : parseFlagValues(raw, FLAGS, action);
 }

@@ -1,6 +1,7 @@
 // argv -> action + validated options, from the option registry. Everything wrong with the input
 // becomes a usage DaemonError (ERROR line + usage line, exit 2) before anything is started or
-// signalled. The same flag parsing serves daemon.cli() (parseFlags with its own option set).
+// signalled. The same flag parsing serves daemon.cli() (runParseArgs and parseFlagValues, with
+// the registry's `script` options).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usageError } from '../errors.js';
 import { ACTIONS, type Action, type ActionOptions } from '../types.js';
@@ -83,7 +84,9 @@ export function parseCli(argv: string[]): ParsedCli {
 
   const values = parseFlagValues(raw, CLI_OPTIONS, action);
   if (NEEDS_COMMAND.includes(action) && command.length === 0) throw usageError(`${action} needs a command after '--'`);
-  if (values.workDir !== undefined) checkDirectory('--work-dir', values.workDir as string);
+  for (const o of CLI_OPTIONS) {
+    if (o.kind === 'directory' && values[o.key] !== undefined) checkDirectory(`--${o.flag}`, values[o.key] as string);
+  }
   // list is about no one daemon: it needs no name.
   const fallbackName = action === 'list' ? 'list' : undefined;
   const options = toActionOptions(values, { command, workDir: action === 'run' ? process.cwd() : '/', action, fallbackName });
