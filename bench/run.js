@@ -71,6 +71,9 @@ console.log(`daemonocle benchmarks: node ${process.version}, ${cpus().length} x 
 // --- the reference: a bare Node boot
 const nodeBoot = timeMany(() => timeOnce(NODE, ['-e', '0']));
 row('bare `node -e 0` boot (reference)', ms(nodeBoot), '-', '1.00x', '');
+// Everything the CLI loads before any work: its own modules on top of the boot.
+const versionTime = timeMany(() => timeOnce(NODE, dc('--version')));
+row('daemonocle --version (the CLI loaded, no work)', ms(versionTime), `node boot ${ms(nodeBoot)}`, `${(versionTime / nodeBoot).toFixed(2)}x`, '');
 
 /** Median time of `start --notify` to OK, under a runtime (each start followed by a stop). */
 function startNotifyTime(runtime, pidFile) {
