@@ -39,12 +39,18 @@ t.test('a dead pid: not running, nothing signalled, start replaces it', async (t
 
 t.test('a zombie is not running and is not signalled', async (t) => {
   const box = sandbox(t);
-  // sh forks `sleep 0`, then execs a sleep that never reaps it: a zombie child.
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 1000'], { env: box.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  // sh forks a child that waits for a byte on fd 3, then execs a sleep that never reaps. The byte is
+  // sent only once the exec is seen, so the shell cannot reap the child first: a zombie, every time.
+  const parent = spawn('sh', ['-c', 'head -c1 <&3 >/dev/null & echo $!; exec sleep 1000 3<&-'], {
+    env: box.env,
+    stdio: ['ignore', 'pipe', 'ignore', 'pipe'],
+  });
   t.teardown(() => {
     parent.kill('SIGKILL');
   });
   const zombie = await new Promise<number>((resolve) => parent.stdout!.once('data', (d) => resolve(Number(String(d).trim()))));
+  await waitFor('the shell to exec sleep', () => readFileSync(`/proc/${parent.pid}/comm`, 'utf8') === 'sleep\n');
+  (parent.stdio[3] as NodeJS.WritableStream).end('x');
   await waitFor('zombie', () => stat(zombie)?.state === 'Z');
   writeFileSync(box.pidFile, `${zombie}\n${stat(zombie)!.startTime}\n`);
   await notRunningAndUntouched(t, box);
