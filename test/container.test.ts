@@ -50,7 +50,7 @@ if (canRunContainers()) {
     let t0 = Date.now();
     await podman(['stop', '-t', '10', wrapped]);
     const wrappedMs = Date.now() - t0;
-    t.ok(wrappedMs < 1000, `stopped in ${wrappedMs} ms`);
+    t.ok(wrappedMs < 5000, `stopped in ${wrappedMs} ms, long before the 10 s timeout`);
     t.equal(await exitCodeOf(wrapped), 143);
 
     const bare = name('bare');
@@ -69,7 +69,7 @@ if (canRunContainers()) {
     t0 = Date.now();
     await podman(['stop', '-t', '10', init]);
     const initMs = Date.now() - t0;
-    t.ok(initMs < 1000, `with --init (catatonit): ${initMs} ms`);
+    t.ok(initMs < 5000, `with --init (catatonit): ${initMs} ms`);
     t.equal(await exitCodeOf(init), 143);
     t.comment(`podman stop -t 10: ${wrappedMs} ms with daemonocle, ${initMs} ms with --init, ${bareMs} ms without`);
   });

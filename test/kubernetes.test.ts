@@ -84,9 +84,9 @@ if (canRunContainers()) {
 
   t.test('a pod stop: the app\'s TERM handler runs, well inside the grace period, exit 0', async (t) => {
     const started = Date.now();
-    await podman(['pod', 'stop', '-t', '10', pod], { timeout: 60_000 });
+    await podman(['pod', 'stop', '-t', '30', pod], { timeout: 90_000 });
     const ms = Date.now() - started;
-    t.ok(ms < 5000, `stopped in ${ms} ms`);
+    t.ok(ms < 15_000, `stopped in ${ms} ms, not at the 30 s grace period's end`);
     const logs = await podman(['logs', app]);
     t.match(logs.all, /SIGTERM: closing the server/, "the app's TERM handler ran");
     const code = Number((await podman(['inspect', app, '--format', '{{.State.ExitCode}}'])).stdout.trim());

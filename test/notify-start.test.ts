@@ -13,7 +13,7 @@ t.test('start --notify: OK as soon as the daemon says READY=1', async (t) => {
   ]);
   t.equal(r.stdout, 'Starting svc ... OK\n');
   t.equal(r.exitCode, 0, r.stderr);
-  t.ok(Date.now() - started < 5000, 'did not wait for a timeout');
+  t.ok(Date.now() - started < 30_000, 'did not wait for the 90 s timeout');
   t.ok(alive(readPid(box.pidFile)));
 });
 
@@ -25,7 +25,7 @@ t.test('start --notify: a daemon that dies before READY=1 is FAILED at once', as
   t.equal(r.stdout, 'Starting svc ... FAILED\n');
   t.equal(r.stderr, 'ERROR: svc exited during startup with exit code 4\nno config\n');
   t.equal(r.exitCode, 1);
-  t.ok(Date.now() - started < 5000, 'promptly, not after the timeout');
+  t.ok(Date.now() - started < 30_000, 'promptly, not after the 90 s timeout');
   t.notOk(existsSync(box.pidFile));
 });
 

@@ -177,8 +177,9 @@ async function killWrapperLeavesNoOrphan(t: Test, box: Sandbox, extra: string[])
   const child = childrenOf(proc.pid!)[0]!;
   proc.kill('SIGKILL');
   await proc;
-  await waitFor('the child to die', () => !alive(child) || isZombie(child), 1000);
-  t.pass(`${extra.join(' ') || 'no options'}: the child (PID ${child}) died within 1 s of the wrapper's SIGKILL`);
+  // The kernel sends the parent-death signal at once; the bound only leaves room for a loaded machine.
+  await waitFor('the child to die', () => !alive(child) || isZombie(child), 10_000);
+  t.pass(`${extra.join(' ') || 'no options'}: the child (PID ${child}) died after the wrapper's SIGKILL`);
 }
 
 t.test('a SIGKILLed wrapper takes its command along (parent-death signal)', async (t) => {
