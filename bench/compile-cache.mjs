@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const BIN = join(import.meta.dirname, '..', 'dist', 'bin.js');
+const BIN = join(import.meta.dirname, '..', 'dist', 'bin', 'daemonocle.cjs');
 const cache = mkdtempSync(join(tmpdir(), 'daemonocle-cc-'));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // XDG_CACHE_HOME under /tmp fails daemonocle's own path check: only NODE_COMPILE_CACHE decides.

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'dist', 'bin.js');
+const BIN = join(ROOT, 'dist', 'bin', 'daemonocle.cjs');
 const NODE = process.execPath;
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
 const dir = mkdtempSync(join(tmpdir(), 'daemonocle-bench-'));
@@ -162,36 +162,38 @@ for (const count of [1, 10, 100]) {
   row('stop (daemon exits at once on TERM)', ms(stop), `node boot ${ms(nodeBoot)}`, `${(stop / nodeBoot).toFixed(2)}x`, 'target <= 2x');
 }
 
-// --- run: memory of the wrapper
-async function memoryOf(argv) {
-  const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
-  await sleepMs(700);
-  const figures = { rss: rssKiB(child.pid), private: privateKiB(child.pid), threads: threadCount(child.pid) };
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  return figures;
-}
+// --- run: memory of the wrapper, three copies side by side: 0.7 s after start, and settled. A
+// wrapper's startup leaves garbage that V8's memory reducer hands back about 8 s later, once the
+// process is idle; a wrapper lives for hours, so the settled figure is what a container pays.
+const SETTLE_MS = 12_000;
+const figuresOf = (pid) => ({ rss: rssKiB(pid), private: privateKiB(pid), threads: threadCount(pid) });
 async function memoryMedian(argv) {
-  const runs = [await memoryOf(argv), await memoryOf(argv), await memoryOf(argv)];
-  const pick = (key) => median(runs.map((r) => r[key]));
-  return { rss: pick('rss'), private: pick('private'), threads: pick('threads') };
+  const children = [0, 1, 2].map(() => spawn(argv[0], argv.slice(1), { stdio: 'ignore' }));
+  await sleepMs(700);
+  const early = children.map((c) => figuresOf(c.pid));
+  await sleepMs(SETTLE_MS - 700);
+  const settled = children.map((c) => figuresOf(c.pid));
+  await Promise.all(children.map((c) => new Promise((r) => {
+    c.once('exit', r);
+    c.kill('SIGTERM');
+  })));
+  const pick = (runs, key) => median(runs.map((r) => r[key]));
+  return { rss: pick(early, 'rss'), private: pick(early, 'private'), threads: pick(early, 'threads'), settledPrivate: pick(settled, 'private'), settledRss: pick(settled, 'rss') };
 }
 const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
 {
-  const idle = await memoryMedian([NODE, '-e', 'setInterval(()=>{},1e9)']);
-  const wrapper = await memoryMedian([NODE, BIN, 'run', '--', 'sleep', '1000']);
-  row('run wrapper RSS (child: sleep)', mib(wrapper.rss), `idle node ${mib(idle.rss)}`, `${(wrapper.rss / idle.rss).toFixed(2)}x`, 'target <= 1.3x');
-  row('run wrapper anonymous memory (Private_Dirty)', mib(wrapper.private), `idle node ${mib(idle.private)}`, `${(wrapper.private / idle.private).toFixed(2)}x`, 'target <= 8 MiB');
+  const [idle, wrapper] = await Promise.all([memoryMedian([NODE, '-e', 'setInterval(()=>{},2**30)']), memoryMedian([NODE, BIN, 'run', '--', 'sleep', '1000'])]);
+  row('run wrapper RSS (child: sleep), settled', mib(wrapper.settledRss), `idle node ${mib(idle.settledRss)}`, `${(wrapper.settledRss / idle.settledRss).toFixed(2)}x`, 'target <= 1.3x');
+  row('run wrapper anonymous memory (Private_Dirty), 0.7 s after start', mib(wrapper.private), `idle node ${mib(idle.private)}`, `${(wrapper.private / idle.private).toFixed(2)}x`, '');
+  row(`run wrapper anonymous memory (Private_Dirty), settled (${SETTLE_MS / 1000} s)`, mib(wrapper.settledPrivate), `idle node ${mib(idle.settledPrivate)}`, `${(wrapper.settledPrivate / idle.settledPrivate).toFixed(2)}x`, 'target <= 8 MiB');
   row('run wrapper threads', String(wrapper.threads), `idle node ${idle.threads}`, '', '');
-  for (const [label, argv] of [['tini', TINI && [TINI, '-s', '--', 'sleep', '1000']], ['dumb-init', DUMB_INIT && [DUMB_INIT, 'sleep', '1000']]]) {
-    if (!argv) continue;
-    const m = await memoryMedian(argv);
-    row(`${label}: RSS, Private_Dirty, threads`, mib(m.rss), `${mib(m.private)}, ${m.threads} thread(s)`, '', '');
-  }
+  const others = [['tini', TINI && [TINI, '-s', '--', 'sleep', '1000']], ['dumb-init', DUMB_INIT && [DUMB_INIT, 'sleep', '1000']]].filter(([, argv]) => argv);
+  const measured = await Promise.all(others.map(([, argv]) => memoryMedian(argv)));
+  others.forEach(([label], i) => row(`${label}: RSS, Private_Dirty (settled), threads`, mib(measured[i].settledRss), `${mib(measured[i].settledPrivate)}, ${measured[i].threads} thread(s)`, '', ''));
 }
 
 // --- signal forwarding latency: USR1 to the wrapper -> the child's handler runs
-const RECEIVER = `process.on('SIGUSR1', () => process.stdout.write(process.hrtime.bigint() + '\\n')); process.stdout.write('ready\\n'); setInterval(() => {}, 1e9);`;
+const RECEIVER = `process.on('SIGUSR1', () => process.stdout.write(process.hrtime.bigint() + '\\n')); process.stdout.write('ready\\n'); setInterval(() => {}, 2 ** 30);`;
 async function forwardingLatency(argv) {
   const child = spawn(argv[0], [...argv.slice(1), NODE, '-e', RECEIVER], { stdio: ['ignore', 'pipe', 'ignore'] });
   let buf = '';
@@ -226,7 +228,7 @@ async function forwardingLatency(argv) {
 }
 
 // --- the first signal of a freshly started wrapper: TERM -> the child's handler runs
-const TERM_RECEIVER = `process.on('SIGTERM', () => { process.stdout.write(process.hrtime.bigint() + '\\n'); process.exit(0); }); process.stdout.write('ready\\n'); setInterval(() => {}, 1e9);`;
+const TERM_RECEIVER = `process.on('SIGTERM', () => { process.stdout.write(process.hrtime.bigint() + '\\n'); process.exit(0); }); process.stdout.write('ready\\n'); setInterval(() => {}, 2 ** 30);`;
 async function firstSignalLatency(argv) {
   const lat = [];
   for (let i = 0; i < Math.max(5, Math.ceil(RUNS / 2)); i++) {
@@ -312,7 +314,7 @@ if (BUN) {
   const stop = stopTime(BUN, pidFile);
   row('Bun: stop (daemon exits at once on TERM)', ms(stop), `bun ${ms(bunBoot)}, node ${ms(nodeBoot)}`, both(stop), '');
   const wrapper = await memoryMedian([BUN, BIN, 'run', '--', 'sleep', '1000']);
-  row('Bun: run wrapper Private_Dirty, threads', mib(wrapper.private), `RSS ${mib(wrapper.rss)}, ${wrapper.threads} threads`, '', '');
+  row('Bun: run wrapper Private_Dirty (settled), threads', mib(wrapper.settledPrivate), `RSS ${mib(wrapper.settledRss)}, ${wrapper.threads} threads`, '', '');
   const first = await firstSignalLatency([BUN, BIN, 'run', '--']);
   row('Bun: first TERM via a fresh daemonocle run', ms(first), '-', '', '');
 } else {

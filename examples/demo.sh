@@ -3,7 +3,7 @@
 set -e
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d "${TMPDIR:-/tmp}/daemonocle-demo.XXXXXX")
-daemonocle() { node dist/bin.js "$@"; }
+daemonocle() { node dist/bin/daemonocle.cjs "$@"; }
 opts="--name clock --pid-file $dir/clock.pid"
 
 echo "\$ daemonocle start $opts --stdout $dir/clock.log -- examples/clock.js"

@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// The CLI. The compile cache must be on before the rest of the CLI is loaded, hence the dynamic import.
+// The CLI's entry. `npm run build` bundles it (rollup.config.mjs) into dist/bin/daemonocle.cjs,
+// the package's bin. The compile cache must be on before the rest of the CLI is loaded, hence the
+// dynamic import (no top-level await: the bundle is CommonJS).
 import { enableCompileCache } from './compile-cache.js';
 
 enableCompileCache();
-const { runCli } = await import('./cli/run-cli.js');
-process.exitCode = await runCli(process.argv.slice(2));
+import('./cli/run-cli.js').then(
+  async ({ runCli }) => {
+    process.exitCode = await runCli(process.argv.slice(2));
+  },
+  (err: Error) => {
+    process.stderr.write(`ERROR: cannot load the CLI: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);

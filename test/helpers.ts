@@ -10,7 +10,8 @@ import type { Test } from 'tap';
 import { NotifyServer, type NotifyFields } from '../dist/notify.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export const BIN = join(ROOT, 'dist', 'bin.js');
+/** The package's bin, as npm links it: the CommonJS bundle of the CLI (rollup.config.mjs). */
+export const BIN = join(ROOT, 'dist', 'bin', 'daemonocle.cjs');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 /**
  * The runtime the project's own processes run under in the tests: the CLI, `run`, and the library

@@ -8,7 +8,7 @@ import { alive, BIN, fixture, openFds, readPid, requireRoot, RUNTIME, sandbox, s
 
 /** The invariant: no daemon, or exactly one that the pid file names (pid and start time). */
 function trackedOrNone(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sandbox, label: string): number | undefined {
-  const procs = box.processes().filter((p) => !readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('bin.js'));
+  const procs = box.processes().filter((p) => !readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(BIN));
   if (procs.length === 0) {
     t.pass(`${label}: no daemon`);
     return undefined;

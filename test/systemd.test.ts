@@ -101,7 +101,7 @@ systemctl show plain.service aware.service silent.service forking.service activa
   t.test('Type=notify + run: active, MainPID is the wrapper, a status text', async (t) => {
     t.equal(up['plain.service']?.ActiveState, 'active');
     t.equal(up['plain.service']?.SubState, 'running');
-    t.match(boot.read('plain.cmdline'), /bin\.js run --name plain /, 'MainPID runs daemonocle run');
+    t.match(boot.read('plain.cmdline'), /daemonocle\.cjs run --name plain /, 'MainPID runs daemonocle run');
     t.match(up['plain.service']?.StatusText, /^plain is running \(PID \d+\)$/);
     t.match(boot.read('plain.log'), /got SIGHUP\n/, 'systemctl reload reached the child');
   });
@@ -109,7 +109,7 @@ systemctl show plain.service aware.service silent.service forking.service activa
   t.test('run --notify: the child\'s READY=1 and STATUS, relayed', async (t) => {
     t.equal(up['aware.service']?.ActiveState, 'active');
     t.equal(up['aware.service']?.StatusText, 'child says hi');
-    t.match(boot.read('aware.cmdline'), /bin\.js run --name aware --notify/);
+    t.match(boot.read('aware.cmdline'), /daemonocle\.cjs run --name aware --notify/);
     t.equal(up['silent.service']?.ActiveState, 'activating', 'a child that never notifies never looks ready');
   });
 

@@ -3,7 +3,7 @@
 // users cannot reach it (a clone under /root, a Node line cached there), a readable copy is made.
 import { execa } from 'execa';
 import { accessSync, chmodSync, constants, copyFileSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import type { Test } from 'tap';
 import { BIN, ROOT, RUNTIME, unavailable, type Result } from './helpers.js';
 
@@ -21,7 +21,7 @@ export interface Install {
   bin: string;
 }
 
-/** The runtime (node, or bun) and dist/bin.js that any user can run: the real ones when reachable, else a copy. */
+/** The runtime (node, or bun) and the CLI (BIN) that any user can run: the real ones when reachable, else a copy. */
 export function installForOthers(t: Test): Install {
   const nodeOk = othersCan(RUNTIME, 0o005);
   const binOk = othersCan(BIN, 0o004) && othersCan(join(ROOT, 'node_modules', 'koffi', 'package.json'), 0o004);
@@ -40,7 +40,7 @@ export function installForOthers(t: Test): Install {
     for (const part of ['package.json', 'dist', 'sh', 'node_modules/koffi', 'node_modules/signal-exit']) {
       cpSync(join(ROOT, part), join(dir, 'pkg', part), { recursive: true });
     }
-    bin = join(dir, 'pkg', 'dist', 'bin.js');
+    bin = join(dir, 'pkg', relative(ROOT, BIN));
   }
   return { node, bin };
 }
