@@ -21,9 +21,11 @@ export async function status(opts: ActionOptions): Promise<number> {
     out(`${JSON.stringify(sorted)}\n`);
   } else {
     out(`${statusLine(s)}\n`);
-    // On a terminal each line is cut to its width; elsewhere (a pipe, a file) never.
-    const width = process.stdout.isTTY ? process.stdout.columns : undefined;
-    if (s.tree) out(drawTree(s.tree, state.stat.pgrp, width).map((line) => `${line}\n`).join(''));
+    if (s.tree) {
+      // On a terminal each line is cut to its width; elsewhere (a pipe, a file) never.
+      const width = process.stdout.isTTY ? process.stdout.columns : undefined;
+      out(drawTree(s.tree, state.stat.pgrp, width).map((line) => `${line}\n`).join(''));
+    }
   }
   return EXIT.ok;
 }
