@@ -1,8 +1,7 @@
 // What `status` reports: the daemon and every live member of its process group, with CPU
 // sampled over ~0.1 s and memory as a share of the machine's total.
-import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { cpuTimeMs, groupOf, processTable, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
+import { cpuTimeMs, groupOf, processTable, readProcText, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
 import { buildTree, treeMembers, type TreeNode } from './tree.js';
 
 export interface DaemonStatus {
@@ -22,7 +21,7 @@ const SAMPLE_MS = 100;
 /** Resident memory in bytes (VmRSS, which the kernel reports in kB). */
 function residentBytes(pid: number): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readProcText(`/proc/${pid}/status`));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;

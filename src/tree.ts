@@ -1,8 +1,7 @@
 // `status --tree`: the daemon's process group and every descendant of its members, drawn by
 // parent, each with its own state, %cpu and %mem. One pass over /proc finds them all; the %cpu
 // sample is the one `status` takes anyway.
-import { readFileSync } from 'node:fs';
-import { stateWord, type ProcStat } from './proc.js';
+import { readProcText, stateWord, type ProcStat } from './proc.js';
 
 export interface TreeNode {
   pid: number;
@@ -45,7 +44,7 @@ function childrenByParent(table: Map<number, ProcStat>): Map<number, number[]> {
 /** The command line as `ps -o args` shows it: argv joined by spaces, else [comm]. */
 export function commandLine(pid: number, comm: string): string {
   try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    const raw = readProcText(`/proc/${pid}/cmdline`);
     const args = raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
     if (args.length > 0) return args.join(' ');
   } catch {

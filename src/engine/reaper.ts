@@ -1,9 +1,9 @@
 // Orphan reaping for PID 1 (or a child subreaper). libuv reaps only its own children, and
 // waitpid(-1) would steal their statuses from it, so orphans are found by name and reaped one by
 // one: every zombie child of ours that is not one libuv is waiting for.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { waitPidNoHang } from '../native.js';
-import { listPids, readStat } from '../proc.js';
+import { listPids, readProcText, readStat } from '../proc.js';
 
 /** Children of this process, from /proc/self/task/TID/children (orphans may land on any thread). */
 function ourChildren(): number[] {
@@ -17,7 +17,7 @@ function ourChildren(): number[] {
   for (const tid of tasks) {
     let text: string;
     try {
-      text = readFileSync(`/proc/self/task/${tid}/children`, 'latin1');
+      text = readProcText(`/proc/self/task/${tid}/children`);
     } catch {
       return fallbackScan();
     }
