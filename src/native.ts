@@ -15,7 +15,8 @@ interface Libc {
   socket: (domain: number, type: number, protocol: number) => number;
   bind: (fd: number, addr: Buffer, len: number) => number;
   sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrLen: number) => number;
-  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  recvmsg: (fd: number, msg: unknown, flags: number) => number;
   close: (fd: number) => number;
   execve: (path: string, argv: (string | null)[], envp: (string | null)[]) => number;
 }
@@ -45,7 +46,8 @@ function load(): Libc | null {
       socket: lib.func('int socket(int, int, int)'),
       bind: lib.func('int bind(int, const uint8_t *addr, uint32_t len)'),
       sendto: lib.func('long sendto(int, const uint8_t *buf, unsigned long len, int flags, const uint8_t *addr, uint32_t alen)'),
-      recv: lib.func('long recv(int, _Out_ uint8_t *buf, unsigned long len, int flags)'),
+      setsockopt: lib.func('int setsockopt(int, int, int, const uint8_t *value, uint32_t len)'),
+      recvmsg: lib.func('long recvmsg(int, void *msg, int flags)'),
       close: lib.func('int close(int)'),
       execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
     };
@@ -58,6 +60,10 @@ function load(): Libc | null {
 
 type Koffi = {
   version: string;
+  alloc(type: string, length: number): unknown;
+  address(pointer: unknown): bigint;
+  view(pointer: unknown, length: number): ArrayBuffer;
+  sizeof(type: string): number;
   load(path: string): { func(signature: string): ((...args: unknown[]) => number) & { async: (...args: unknown[]) => void } };
   errno(): number;
 };
@@ -225,6 +231,8 @@ const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
+const SOL_SOCKET = 1;
+const SO_PASSCRED = 16;
 const MSG_NOSIGNAL = 0x4000;
 
 /** struct sockaddr_un for a path, or an abstract name when it starts with '@'. */
@@ -254,7 +262,7 @@ export function sendDatagram(address: string, payload: Buffer): number {
   }
 }
 
-/** A bound AF_UNIX datagram socket (close-on-exec), or -1 with the reason. */
+/** A bound AF_UNIX datagram socket (close-on-exec) that is told each sender's credentials, or -1 with the reason. */
 export function bindDatagram(address: string): { fd: number; error?: string } {
   const c = load();
   if (c === null) return { fd: -1, error: loadError };
@@ -262,7 +270,7 @@ export function bindDatagram(address: string): { fd: number; error?: string } {
   if (addr === undefined) return { fd: -1, error: `bad socket address ${address}` };
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return { fd: -1, error: `socket() failed (errno ${c.errno()})` };
-  if (c.bind(fd, addr.buf, addr.len) !== 0) {
+  if (c.bind(fd, addr.buf, addr.len) !== 0 || c.setsockopt(fd, SOL_SOCKET, SO_PASSCRED, Buffer.from([1, 0, 0, 0]), 4) !== 0) {
     const errno = c.errno();
     c.close(fd);
     return { fd: -1, error: `bind(${address}) failed (errno ${errno})` };
@@ -270,13 +278,83 @@ export function bindDatagram(address: string): { fd: number; error?: string } {
   return { fd };
 }
 
-/** Reads one pending datagram without blocking; undefined when none is queued. */
-export function receiveDatagram(fd: number): Buffer | undefined {
+/** A datagram and its sender, as the kernel vouches for it (SCM_CREDENTIALS); -1 when not given. */
+export interface Datagram {
+  data: Buffer;
+  pid: number;
+  uid: number;
+}
+
+const SCM_RIGHTS = 1;
+const SCM_CREDENTIALS = 2;
+const DATA_SIZE = 4096;
+const CONTROL_SIZE = 512;
+
+/** One recvmsg block, made once: msghdr | iovec | control | data, with the pointers between them. */
+interface ReceiveBlock {
+  pointer: unknown;
+  bytes: Uint8Array;
+  view: DataView;
+  word: number;
+  control: number;
+  data: number;
+}
+let receiveBlock: ReceiveBlock | undefined;
+
+function recvmsgBlock(): ReceiveBlock {
+  if (receiveBlock !== undefined) return receiveBlock;
+  const koffi = loadKoffi();
+  // LP64 or ILP32 Linux: msghdr is 7 words (namelen and flags padded to a word), iovec 2.
+  const word = koffi.sizeof('void *');
+  const iov = 7 * word;
+  const control = iov + 2 * word;
+  const data = control + CONTROL_SIZE;
+  const size = data + DATA_SIZE;
+  const pointer = koffi.alloc('uint8_t', size);
+  const bytes = new Uint8Array(koffi.view(pointer, size));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
+  const base = koffi.address(pointer);
+  const setWord = (offset: number, value: bigint) => (word === 8 ? view.setBigUint64(offset, value, true) : view.setUint32(offset, Number(value), true));
+  setWord(2 * word, base + BigInt(iov));
+  setWord(3 * word, 1n);
+  setWord(4 * word, base + BigInt(control));
+  setWord(iov, base + BigInt(data));
+  setWord(iov + word, BigInt(DATA_SIZE));
+  return (receiveBlock = { pointer, bytes, view, word, control, data });
+}
+
+/**
+ * Reads one pending datagram without blocking, with the sender's pid and uid; undefined when none
+ * is queued. File descriptors a sender passes (sd_notify's BARRIER=1, FDSTORE=1) are closed: this
+ * side keeps none, and closing the barrier's is what lets `systemd-notify` return.
+ */
+export function receiveDatagram(fd: number): Datagram | undefined {
   const c = load();
   if (c === null) return undefined;
-  const buf = Buffer.alloc(4096);
-  const n = Number(c.recv(fd, buf, buf.length, MSG_DONTWAIT));
-  return n < 0 ? undefined : buf.subarray(0, n);
+  const b = recvmsgBlock();
+  const { view, word } = b;
+  const readWord = (offset: number) => (word === 8 ? Number(view.getBigUint64(offset, true)) : view.getUint32(offset, true));
+  const writeWord = (offset: number, value: number) => (word === 8 ? view.setBigUint64(offset, BigInt(value), true) : view.setUint32(offset, value, true));
+  writeWord(5 * word, CONTROL_SIZE);
+  const n = Number(c.recvmsg(fd, b.pointer, MSG_DONTWAIT));
+  if (n < 0) return undefined;
+  const got: Datagram = { data: Buffer.from(b.bytes.subarray(b.data, b.data + Math.min(n, DATA_SIZE))), pid: -1, uid: -1 };
+  const header = Math.ceil((word + 8) / word) * word;
+  const end = b.control + Math.min(readWord(5 * word), CONTROL_SIZE);
+  for (let at = b.control; at + header <= end; ) {
+    const len = readWord(at);
+    if (len < header || at + len > end) break;
+    const level = view.getInt32(at + word, true);
+    const type = view.getInt32(at + word + 4, true);
+    if (level === SOL_SOCKET && type === SCM_CREDENTIALS && len >= header + 12) {
+      got.pid = view.getInt32(at + header, true);
+      got.uid = view.getUint32(at + header + 4, true);
+    } else if (level === SOL_SOCKET && type === SCM_RIGHTS) {
+      for (let p = at + header; p + 4 <= at + len; p += 4) c.close(view.getInt32(p, true));
+    }
+    at += Math.ceil(len / word) * word;
+  }
+  return got;
 }
 
 export function closeFd(fd: number): void {

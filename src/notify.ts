@@ -1,8 +1,9 @@
 // sd_notify: the client (send KEY=VALUE lines to $NOTIFY_SOCKET) and a small server the detach
 // engine binds so a daemon can say READY=1 to the `start` that is waiting for it. Node has no
 // AF_UNIX datagram sockets, hence the native layer.
-import { randomBytes } from 'node:crypto';
-import { bindDatagram, closeFd, receiveDatagram, sendDatagram, waitReadable } from './native.js';
+import { warn } from './log.js';
+import { bindDatagram, closeFd, receiveDatagram, sendDatagram, waitReadable, type Datagram } from './native.js';
+import { isDescendantOf } from './proc.js';
 
 /** Sends one notification (e.g. "READY=1\nSTATUS=up"). False when there is no socket or it failed. */
 export function sdNotify(message: string, socket: string | undefined = process.env.NOTIFY_SOCKET): boolean {
@@ -42,33 +43,60 @@ export function parseNotify(payload: Buffer): NotifyFields {
 
 const WAKE = 'X_DAEMONOCLE_WAKE=1';
 
+/**
+ * Who may notify: any process under this one (the daemon or `run`'s child, and what they start,
+ * whatever user they become), or a process of a user named here (root, the caller, the `--user`
+ * the command runs as) for a sender that is already gone. The socket's name is no secret (it is
+ * in /proc/net/unix), so without this another user could say READY=1 for a daemon that is not.
+ */
+export function trustedSender(sender: Datagram, uids: number[]): boolean {
+  if (sender.pid <= 0) return false;
+  return isDescendantOf(sender.pid, process.pid) || uids.includes(sender.uid);
+}
+
 /** A private notification socket, bound in the abstract namespace (nothing to clean up on disk). */
 export class NotifyServer {
   readonly address: string;
   private readonly fd: number;
+  private readonly uids: number[];
   private closed = false;
   private loop: Promise<void> | undefined;
 
-  private constructor(address: string, fd: number) {
+  private constructor(address: string, fd: number, uids: number[]) {
     this.address = address;
     this.fd = fd;
+    this.uids = uids;
   }
 
-  /** Undefined (with the reason) where native sockets are unavailable. */
-  static open(): NotifyServer | string {
-    const address = `@daemonocle/${process.pid}/${randomBytes(6).toString('hex')}`;
+  /**
+   * Undefined (with the reason) where native sockets are unavailable. `commandUid`: the uid the
+   * command is made to run as (`--user`), trusted besides root and this process's own.
+   */
+  static open(commandUid?: number): NotifyServer | string {
+    // Unique (pid) and hard to guess ahead, so a planted name cannot block the bind. Not a secret:
+    // /proc/net/unix lists it, so senders are checked by their credentials (receiveDatagram).
+    // Math.random, not node:crypto, which would cost every start about 4 ms to load.
+    const address = `@daemonocle/${process.pid}/${Math.random().toString(36).slice(2, 12)}`;
     const { fd, error } = bindDatagram(address);
-    return fd < 0 ? (error ?? 'cannot bind a notify socket') : new NotifyServer(address, fd);
+    const uids = [0, process.geteuid?.() ?? 0, ...(commandUid === undefined ? [] : [commandUid])];
+    return fd < 0 ? (error ?? 'cannot bind a notify socket') : new NotifyServer(address, fd, uids);
   }
 
-  /** Calls onMessage for each datagram until close(). */
+  /** Calls onMessage for each datagram from a trusted sender until close(); warns once about each other sender. */
   listen(onMessage: (fields: NotifyFields) => void): void {
+    const refused = new Set<number>();
     this.loop = (async () => {
       while (!this.closed) {
         await waitReadable([this.fd], 60_000);
         for (let msg = receiveDatagram(this.fd); msg !== undefined; msg = receiveDatagram(this.fd)) {
-          const fields = parseNotify(msg);
-          if (!this.closed && fields.X_DAEMONOCLE_WAKE === undefined) onMessage(fields);
+          if (this.closed) continue;
+          if (!trustedSender(msg, this.uids)) {
+            if (!refused.has(msg.pid)) warn(`Ignored a notification from PID ${msg.pid} (uid ${msg.uid}): not the command or a process it started`);
+            refused.add(msg.pid);
+            continue;
+          }
+          const fields = parseNotify(msg.data);
+          if (fields.X_DAEMONOCLE_WAKE === undefined) onMessage(fields);
         }
       }
     })();

@@ -131,6 +131,19 @@ export function daemonAndGroup(pid: number, pgrp: number): number[] {
 /** CPU time (user + system, every thread) a process has used, in ms. */
 export const cpuTimeMs = (st: ProcStat): number => ((st.utime + st.stime) * 1000) / CLOCK_TICKS;
 
+/** Whether pid is ancestor or one of its descendants now (a process that is gone is neither). */
+export function isDescendantOf(pid: number, ancestor: number): boolean {
+  const seen = new Set<number>();
+  for (let at = pid; at > 0 && !seen.has(at); ) {
+    if (at === ancestor) return true;
+    seen.add(at);
+    const st = readStat(at);
+    if (st === null) return false;
+    at = st.ppid;
+  }
+  return false;
+}
+
 /** This process and all its ancestors up to (and including) PID 1. */
 export function selfAndAncestors(): Set<number> {
   const seen = new Set<number>();

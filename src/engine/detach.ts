@@ -206,7 +206,7 @@ async function awaitStartup(
 function openNotify(spec: LaunchSpec, progress: StartProgress | undefined): Notify {
   const r = spec.readiness;
   if (r.kind === 'grace' ? !r.readyEndsWindow : !r.notify) return undefined;
-  const server = NotifyServer.open();
+  const server = NotifyServer.open(spec.credentials.uid);
   if (typeof server === 'string') {
     if (r.kind === 'wait') throw new DaemonError('unsupported', `Cannot wait for READY=1: ${server}`);
     return undefined;

@@ -40,7 +40,7 @@ type Death = { code: number | null; signal: NodeJS.Signals | null };
 export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd> {
   const command = checkCommand(spec);
   const reaping = becomeReaper(spec);
-  const systemd = bridgeSystemd(spec.env, spec.notify);
+  const systemd = bridgeSystemd(spec.env, spec.notify, spec.credentials.uid);
   // With --signal-group the child leads a session and process group of its own, which gets the
   // signals. On a terminal it always does (as under dumb-init): the terminal's Ctrl-C then reaches
   // only the wrapper, which forwards it once, instead of reaching the child twice.

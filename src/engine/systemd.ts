@@ -18,7 +18,8 @@ export interface SystemdBridge {
   close(): Promise<void>;
 }
 
-export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean): SystemdBridge {
+/** commandUid: the `--user` the child runs as, whose processes may notify besides the child's own tree. */
+export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean, commandUid?: number): SystemdBridge {
   const socket = env.NOTIFY_SOCKET;
   const childEnv: NodeJS.ProcessEnv = { ...env };
   delete childEnv.NOTIFY_SOCKET;
@@ -40,7 +41,7 @@ export function bridgeSystemd(env: NodeJS.ProcessEnv, relayChild: boolean): Syst
   // With --notify the child's own messages, READY=1 included, are its readiness: relay them.
   let relay: NotifyServer | undefined;
   if (relayChild) {
-    const server = NotifyServer.open();
+    const server = NotifyServer.open(commandUid);
     if (typeof server === 'string') throw new Error(`cannot serve a notify socket for --notify: ${server}`);
     relay = server;
     childEnv.NOTIFY_SOCKET = server.address;
