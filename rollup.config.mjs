@@ -30,5 +30,8 @@ export default {
     entryFileNames: '[name].cjs',
     chunkFileNames: '[name].cjs',
     generatedCode: 'es2015',
+    // The entry holds bin.ts alone: a chunk that shares code with it would otherwise require the
+    // entry itself, and running the CLI is all the entry does.
+    manualChunks: (id) => (/[\\/]dist[\\/](compile-cache|dirs)\.js$/.test(id) ? 'compile-cache' : undefined),
   },
 };
