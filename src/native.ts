@@ -283,6 +283,8 @@ export interface Datagram {
   data: Buffer;
   pid: number;
   uid: number;
+  /** File descriptors the sender passed (SCM_RIGHTS), now open here: the caller closes them. */
+  fds: number[];
 }
 
 const SCM_RIGHTS = 1;
@@ -324,9 +326,8 @@ function recvmsgBlock(): ReceiveBlock {
 }
 
 /**
- * Reads one pending datagram without blocking, with the sender's pid and uid; undefined when none
- * is queued. File descriptors a sender passes (sd_notify's BARRIER=1, FDSTORE=1) are closed: this
- * side keeps none, and closing the barrier's is what lets `systemd-notify` return.
+ * Reads one pending datagram without blocking, with the sender's pid and uid and any fds it passed
+ * (sd_notify's BARRIER=1, FDSTORE=1); undefined when none is queued.
  */
 export function receiveDatagram(fd: number): Datagram | undefined {
   const c = load();
@@ -338,7 +339,7 @@ export function receiveDatagram(fd: number): Datagram | undefined {
   writeWord(5 * word, CONTROL_SIZE);
   const n = Number(c.recvmsg(fd, b.pointer, MSG_DONTWAIT));
   if (n < 0) return undefined;
-  const got: Datagram = { data: Buffer.from(b.bytes.subarray(b.data, b.data + Math.min(n, DATA_SIZE))), pid: -1, uid: -1 };
+  const got: Datagram = { data: Buffer.from(b.bytes.subarray(b.data, b.data + Math.min(n, DATA_SIZE))), pid: -1, uid: -1, fds: [] };
   const header = Math.ceil((word + 8) / word) * word;
   const end = b.control + Math.min(readWord(5 * word), CONTROL_SIZE);
   for (let at = b.control; at + header <= end; ) {
@@ -350,7 +351,7 @@ export function receiveDatagram(fd: number): Datagram | undefined {
       got.pid = view.getInt32(at + header, true);
       got.uid = view.getUint32(at + header + 4, true);
     } else if (level === SOL_SOCKET && type === SCM_RIGHTS) {
-      for (let p = at + header; p + 4 <= at + len; p += 4) c.close(view.getInt32(p, true));
+      for (let p = at + header; p + 4 <= at + len; p += 4) got.fds.push(view.getInt32(p, true));
     }
     at += Math.ceil(len / word) * word;
   }

@@ -89,17 +89,23 @@ export class NotifyServer {
       while (!this.closed) {
         await waitReadable([this.fd], 60_000);
         for (let msg = receiveDatagram(this.fd); msg !== undefined; msg = receiveDatagram(this.fd)) {
-          if (this.closed) continue;
-          if (!trustedSender(msg, this.uids)) {
-            if (!refused.has(msg.pid)) warn(`Ignored a notification from PID ${msg.pid} (uid ${msg.uid}): not the command or a process it started`);
-            refused.add(msg.pid);
-            continue;
-          }
-          const fields = parseNotify(msg.data);
-          if (fields.X_DAEMONOCLE_WAKE === undefined) onMessage(fields);
+          // The sender is checked before its fds are closed: systemd-notify waits for its
+          // barrier's fd to close, so until then it is alive, and its ancestry can be read.
+          if (!this.closed) this.handle(msg, onMessage, refused);
+          for (const fd of msg.fds) closeFd(fd);
         }
       }
     })();
+  }
+
+  private handle(msg: Datagram, onMessage: (fields: NotifyFields) => void, refused: Set<number>): void {
+    if (!trustedSender(msg, this.uids)) {
+      if (!refused.has(msg.pid)) warn(`Ignored a notification from PID ${msg.pid} (uid ${msg.uid}): not the command or a process it started`);
+      refused.add(msg.pid);
+      return;
+    }
+    const fields = parseNotify(msg.data);
+    if (fields.X_DAEMONOCLE_WAKE === undefined) onMessage(fields);
   }
 
   async close(): Promise<void> {
