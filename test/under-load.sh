@@ -1,6 +1,7 @@
 #!/bin/bash
-# test/under-load.sh [ROUNDS]: the tests that once failed on a fresh machine (the soak, the orphan
-# bursts, the subreaper count), ROUNDS times (default 20) while two busy loops load both cores.
+# test/under-load.sh [ROUNDS]: the tests that once failed on a fresh machine or under load (the
+# soak, the orphan bursts, the subreaper count, the zombie, the group sums, the SIGKILLed wrapper,
+# the notify senders), ROUNDS times (default 20) while two busy loops load both cores.
 # Run after `npm run build`; ends with "N passed, N failed".
 cd "$(dirname "$0")/.." || exit 1
 export CI=true PATH="$PWD/node_modules/.bin:$PATH"
@@ -11,7 +12,9 @@ trap 'kill $busy1 $busy2' EXIT
 pass=0
 fail=0
 for i in $(seq "$rounds"); do
-  for spec in "soak test/reliability.test.ts" "bursts test/pid1.test.ts" "subreaper test/run.test.ts"; do
+  for spec in "soak test/reliability.test.ts" "bursts test/pid1.test.ts" "subreaper test/run.test.ts" \
+    "zombie test/pidfile.test.ts" "summed test/status.test.ts" "SIGKILLed test/run-extras.test.ts" \
+    "notify test/notify-senders.test.ts"; do
     set -- $spec
     began=$SECONDS
     log=$(mktemp)
