@@ -270,10 +270,11 @@ export function bindDatagram(address: string): { fd: number; error?: string } {
   if (addr === undefined) return { fd: -1, error: `bad socket address ${address}` };
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return { fd: -1, error: `socket() failed (errno ${c.errno()})` };
-  if (c.bind(fd, addr.buf, addr.len) !== 0 || c.setsockopt(fd, SOL_SOCKET, SO_PASSCRED, Buffer.from([1, 0, 0, 0]), 4) !== 0) {
+  const failed = c.bind(fd, addr.buf, addr.len) !== 0 ? 'bind' : c.setsockopt(fd, SOL_SOCKET, SO_PASSCRED, Buffer.from([1, 0, 0, 0]), 4) !== 0 ? 'SO_PASSCRED' : undefined;
+  if (failed !== undefined) {
     const errno = c.errno();
     c.close(fd);
-    return { fd: -1, error: `bind(${address}) failed (errno ${errno})` };
+    return { fd: -1, error: `${failed}(${address}) failed (errno ${errno})` };
   }
   return { fd };
 }
@@ -297,7 +298,10 @@ interface ReceiveBlock {
   pointer: unknown;
   bytes: Uint8Array;
   view: DataView;
+  /** The size of a pointer and of size_t: 8 (LP64) or 4 (ILP32). */
   word: number;
+  getWord(offset: number): number;
+  setWord(offset: number, value: bigint): void;
   control: number;
   data: number;
 }
@@ -316,13 +320,14 @@ function recvmsgBlock(): ReceiveBlock {
   const bytes = new Uint8Array(koffi.view(pointer, size));
   const view = new DataView(bytes.buffer, bytes.byteOffset, size);
   const base = koffi.address(pointer);
+  const getWord = (offset: number) => (word === 8 ? Number(view.getBigUint64(offset, true)) : view.getUint32(offset, true));
   const setWord = (offset: number, value: bigint) => (word === 8 ? view.setBigUint64(offset, value, true) : view.setUint32(offset, Number(value), true));
   setWord(2 * word, base + BigInt(iov));
   setWord(3 * word, 1n);
   setWord(4 * word, base + BigInt(control));
   setWord(iov, base + BigInt(data));
   setWord(iov + word, BigInt(DATA_SIZE));
-  return (receiveBlock = { pointer, bytes, view, word, control, data });
+  return (receiveBlock = { pointer, bytes, view, word, getWord, setWord, control, data });
 }
 
 /**
@@ -334,16 +339,14 @@ export function receiveDatagram(fd: number): Datagram | undefined {
   if (c === null) return undefined;
   const b = recvmsgBlock();
   const { view, word } = b;
-  const readWord = (offset: number) => (word === 8 ? Number(view.getBigUint64(offset, true)) : view.getUint32(offset, true));
-  const writeWord = (offset: number, value: number) => (word === 8 ? view.setBigUint64(offset, BigInt(value), true) : view.setUint32(offset, value, true));
-  writeWord(5 * word, CONTROL_SIZE);
+  b.setWord(5 * word, BigInt(CONTROL_SIZE));
   const n = Number(c.recvmsg(fd, b.pointer, MSG_DONTWAIT));
   if (n < 0) return undefined;
   const got: Datagram = { data: Buffer.from(b.bytes.subarray(b.data, b.data + Math.min(n, DATA_SIZE))), pid: -1, uid: -1, fds: [] };
   const header = Math.ceil((word + 8) / word) * word;
-  const end = b.control + Math.min(readWord(5 * word), CONTROL_SIZE);
+  const end = b.control + Math.min(b.getWord(5 * word), CONTROL_SIZE);
   for (let at = b.control; at + header <= end; ) {
-    const len = readWord(at);
+    const len = b.getWord(at);
     if (len < header || at + len > end) break;
     const level = view.getInt32(at + word, true);
     const type = view.getInt32(at + word + 4, true);

@@ -49,7 +49,7 @@ const WAKE = 'X_DAEMONOCLE_WAKE=1';
  * the command runs as) for a sender that is already gone. The socket's name is no secret (it is
  * in /proc/net/unix), so without this another user could say READY=1 for a daemon that is not.
  */
-export function trustedSender(sender: Datagram, uids: number[]): boolean {
+function trustedSender(sender: Datagram, uids: number[]): boolean {
   if (sender.pid <= 0) return false;
   return isDescendantOf(sender.pid, process.pid) || uids.includes(sender.uid);
 }

@@ -131,31 +131,23 @@ export function daemonAndGroup(pid: number, pgrp: number): number[] {
 /** CPU time (user + system, every thread) a process has used, in ms. */
 export const cpuTimeMs = (st: ProcStat): number => ((st.utime + st.stime) * 1000) / CLOCK_TICKS;
 
-/** Whether pid is ancestor or one of its descendants now (a process that is gone is neither). */
-export function isDescendantOf(pid: number, ancestor: number): boolean {
+/** pid and all its ancestors up to (and including) PID 1, by parent, now; just pid once it is gone. */
+export function lineage(pid: number): Set<number> {
   const seen = new Set<number>();
   for (let at = pid; at > 0 && !seen.has(at); ) {
-    if (at === ancestor) return true;
     seen.add(at);
     const st = readStat(at);
-    if (st === null) return false;
-    at = st.ppid;
-  }
-  return false;
-}
-
-/** This process and all its ancestors up to (and including) PID 1. */
-export function selfAndAncestors(): Set<number> {
-  const seen = new Set<number>();
-  let pid = process.pid;
-  while (pid > 0 && !seen.has(pid)) {
-    seen.add(pid);
-    const st = readStat(pid);
     if (st === null) break;
-    pid = st.ppid;
+    at = st.ppid;
   }
   return seen;
 }
+
+/** This process and all its ancestors up to (and including) PID 1. */
+export const selfAndAncestors = (): Set<number> => lineage(process.pid);
+
+/** Whether pid is ancestor or one of its descendants now (a process that is gone is neither). */
+export const isDescendantOf = (pid: number, ancestor: number): boolean => lineage(pid).has(ancestor);
 
 const STATE_WORDS: Record<string, string> = {
   R: 'running',

@@ -29,8 +29,8 @@ export function withCredentials(argv: string[], creds: Credentials, parentDeathS
   if (gid !== undefined) prefix.push(`--regid=${gid}`);
   if (uid !== undefined || gid !== undefined) prefix.push(uid !== undefined && userName !== undefined ? '--init-groups' : '--clear-groups');
   if (parentDeathSignal === undefined) return [...prefix, '--', ...argv];
-  prefix.push(`--pdeathsig=${parentDeathSignal.replace(/^SIG/, '')}`);
-  return [...prefix, '--', '/bin/sh', '-c', PARENT_STILL_THERE, 'sh', String(process.pid), parentDeathSignal.replace(/^SIG/, ''), ...argv];
+  const signal = parentDeathSignal.replace(/^SIG/, '');
+  return [...prefix, `--pdeathsig=${signal}`, '--', '/bin/sh', '-c', PARENT_STILL_THERE, 'sh', String(process.pid), signal, ...argv];
 }
 
 /**
