@@ -1,11 +1,14 @@
 # The session leader of a detached start (src/engine/detach.ts runs it in a new session):
 #
-#   sh session-leader.sh PIDFILE UMASK PIPE_FD LOCK_FD KEEP_FDS COMMAND [ARGS...]
+#   sh session-leader.sh DIR_FD TMP_FD TMP_NAME PID_NAME UMASK PIPE_FD LOCK_FD KEEP_FDS COMMAND [ARGS...]
 #
 # It forks a subshell and exits at once, so the daemon is in the new session without leading it
 # (Stevens' double fork). The subshell, whose pid the command keeps across exec:
-#   1. writes PIDFILE atomically (temp file, then mv): "PID\nSTARTTIME\n", the start time being
-#      field 22 of /proc/PID/stat (src/pidfile.ts reads and writes the same format);
+#   1. writes the pid file atomically: "PID\nSTARTTIME\n" (the start time being field 22 of
+#      /proc/PID/stat; src/pidfile.ts reads and writes the same format) into the temporary file
+#      the caller created exclusively and holds open at TMP_FD, then renames TMP_NAME to PID_NAME
+#      in the pid file's directory, held open at DIR_FD. Both are reached through /proc/self/fd,
+#      never by a path another user could swap (src/safe-path.ts);
 #   2. closes every fd but 0-2, PIPE_FD, LOCK_FD and KEEP_FDS: the caller marks inherited fds
 #      close-on-exec, but a thread of Node's own may open a file without O_CLOEXEC at any moment,
 #      and only the child can close such a leak for sure (dash cannot name fds above 9; bash can);
@@ -13,11 +16,14 @@
 # LOCK_FD is '-' when no lock is held; KEEP_FDS is a space-separated list, maybe empty.
 # Exit 125 from the subshell: bad arguments or an unwritable pid file; the command never ran.
 
-pidfile=$1 mask=$2 pipe=$3 lock=$4 keep=$5
-case "$pipe:$lock" in
-  *[!0-9:-]* | :* | *: ) echo "daemonocle: bad session leader arguments" >&2; exit 125 ;;
+dir=$1 tmpfd=$2 tmpname=$3 pidname=$4 mask=$5 pipe=$6 lock=$7 keep=$8
+case "$dir:$tmpfd:$pipe:$lock" in
+  *[!0-9:-]* | :* | *: | *::* ) echo "daemonocle: bad session leader arguments" >&2; exit 125 ;;
 esac
-shift 5
+case "$tmpname/$pidname" in
+  */*/* | /* | */ ) echo "daemonocle: bad session leader arguments" >&2; exit 125 ;;
+esac
+shift 8
 umask "$mask"
 (
   read -r stat < /proc/self/stat || exit 125
@@ -26,11 +32,10 @@ umask "$mask"
   # The fields after the command name, which ends at the last ')', split into words on purpose.
   # shellcheck disable=SC2086
   starttime ${stat##*)}
-  set -C
-  tmp="$pidfile.$pid.tmp"
-  if ! { printf '%s\n%s\n' "$pid" "$starttime" > "$tmp" && mv -f "$tmp" "$pidfile"; } 2>/dev/null; then
-    rm -f "$tmp"
-    echo "daemonocle: cannot write pid file $pidfile" >&2
+  at=/proc/self/fd/$dir
+  if ! { printf '%s\n%s\n' "$pid" "$starttime" > "/proc/self/fd/$tmpfd" && mv -fT "$at/$tmpname" "$at/$pidname"; } 2>/dev/null; then
+    rm -f "$at/$tmpname"
+    echo "daemonocle: cannot write pid file $pidname" >&2
     exit 125
   fi
   for fd in /proc/self/fd/*; do

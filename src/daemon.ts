@@ -191,9 +191,9 @@ export class Daemon {
     const reexecuted = process.env[RELOAD_ENV] === REEXECUTED;
     delete process.env[RELOAD_ENV];
     if (reexecuted) {
-      writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime);
+      writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime, placeOf(c));
     } else {
-      const claim = await claimPidFile(c.pidFile, placeOf(c));
+      const claim = await claimPidFile(c.pidFile, placeOf(c), c.startTimeout);
       if (!claim.claimed) {
         warn(`${c.name} already running with PID ${claim.pid}`);
         return EXIT.ok;

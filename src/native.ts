@@ -8,7 +8,7 @@ interface Libc {
   prctl: (option: number, a: number, b: number, c: number, d: number) => number;
   waitpid: (pid: number, status: number[], options: number) => number;
   fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
-  flock: { async: (fd: number, op: number, cb: (err: unknown, res: number) => void) => void };
+  flockSync: (fd: number, op: number) => number;
   syscall: (nr: number, ...rest: unknown[]) => number;
   poll: { async: (fds: Buffer, n: number, timeout: number, cb: (err: unknown, res: number) => void) => void };
   errno: () => number;
@@ -33,13 +33,12 @@ function load(): Libc | null {
   try {
     const koffi = loadKoffi();
     const lib = koffi.load('libc.so.6');
-    const flock = lib.func('int flock(int, int)');
     const poll = lib.func('int poll(_Inout_ uint8_t *fds, unsigned long n, int timeout)');
     libc = {
       prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
       waitpid: lib.func('int waitpid(int, _Out_ int *status, int)'),
       fcntl: lib.func('int fcntl(int, int, ...)'),
-      flock: { async: (fd, op, cb) => flock.async(fd, op, cb) },
+      flockSync: lib.func('int flock(int, int)'),
       syscall: lib.func('long syscall(long, ...)'),
       poll: { async: (fds, n, timeout, cb) => poll.async(fds, n, timeout, cb) },
       errno: () => koffi.errno() as number,
@@ -98,6 +97,8 @@ const F_GETFD = 1;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
 const ECHILD = 10;
 const EINTR = 4;
 const SYS_pidfd_open = 434;
@@ -176,13 +177,16 @@ export function isCloseOnExec(fd: number): boolean | undefined {
   return flags < 0 ? undefined : (flags & FD_CLOEXEC) !== 0;
 }
 
-/** Exclusive flock on fd, waiting on a worker thread so the event loop stays free. */
-export function lockExclusive(fd: number): Promise<boolean> {
+/** Exclusive flock on fd without waiting: 'busy' when another open file holds it. */
+export function tryLockExclusive(fd: number): 'locked' | 'busy' | 'unavailable' {
   const c = load();
-  if (c === null) return Promise.resolve(false);
-  return new Promise((resolve, reject) => {
-    c.flock.async(fd, LOCK_EX, (err, res) => (err ? reject(err) : resolve(res === 0)));
-  });
+  if (c === null) return 'unavailable';
+  for (;;) {
+    if (c.flockSync(fd, LOCK_EX | LOCK_NB) === 0) return 'locked';
+    const errno = c.errno();
+    if (errno === EINTR) continue;
+    return errno === EWOULDBLOCK ? 'busy' : 'unavailable';
+  }
 }
 
 /** A pidfd for pid (Linux >= 5.3), or -1. */

@@ -1,9 +1,9 @@
 // The pid file's directory: created when missing (as the Python original does), and trusted only
 // when nobody but the caller, root and the daemon's own user can change what is in it.
-import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { missingLevels, nearestExisting } from './dirs.js';
-import { DaemonError, EXIT, reason } from './errors.js';
+import { DaemonError, EXIT } from './errors.js';
+import { walkDir, WalkError, type CreateRule, type WalkedDir } from './safe-path.js';
 
 /** Where a pid file lives, as far as trust goes. */
 export interface PidPlace {
@@ -42,95 +42,53 @@ function unusable(message: string): DaemonError {
   return new DaemonError('pidfile-unusable', message, { exitCode: EXIT.unknownStatus });
 }
 
-const modeText = (st: Stats): string => (st.mode & 0o7777).toString(8).padStart(3, '0');
-
-/**
- * Refuses a pid file whose directory another user could swap files in. A missing directory
- * passes: it is created (or reported) where it is needed.
- */
-export function checkPidDir(path: string, place: PidPlace): void {
-  const dir = dirname(path);
-  let st: Stats;
-  try {
-    st = place.isDefault ? lstatSync(dir) : statSync(dir);
-  } catch {
-    return;
-  }
-  if (place.isDefault) {
-    const me = callerUid();
-    const refuse = (why: string) => unusable(`Cannot use pid directory ${dir}: ${why}; refusing to trust it`);
-    if (st.isSymbolicLink()) throw refuse('it is a symbolic link');
-    if (!st.isDirectory()) throw refuse('it is not a directory');
-    if (st.uid !== me) throw refuse(`it is owned by uid ${st.uid}, ${me === 0 ? 'not root' : `not uid ${me}`}`);
-    // Root's /run/daemonocle may stay readable (0755, as earlier versions made it): only root writes there.
-    const denied = me === 0 ? 0o022 : 0o077;
-    if ((st.mode & denied) !== 0) throw refuse(`other users have access to it (mode ${modeText(st)}, not 700)`);
-    return;
-  }
-  if (!trustedOwners(place).has(st.uid)) {
-    const hint = callerUid() === 0 ? ` (if uid ${st.uid} is the daemon's own user, say so with --user)` : '';
-    throw unusable(`Cannot use pid file ${path}: its directory ${dir} is owned by uid ${st.uid}, ${expectedOwner(place)}; refusing to trust it${hint}`);
-  }
-  const sticky = (st.mode & 0o1000) !== 0;
-  if ((st.mode & 0o022) !== 0 && !sticky) {
-    throw unusable(`Cannot use pid file ${path}: its directory ${dir} is writable by other users (mode ${modeText(st)}); refusing to trust it`);
-  }
-}
-
 function unwritable(message: string, cause?: unknown): DaemonError {
   return new DaemonError('pidfile-unwritable', message, { cause });
 }
 
+const modeText = (st: Stats): string => (st.mode & 0o7777).toString(8).padStart(3, '0');
+
 /**
- * Creates the pid file's directory when missing: 0755 and given to --user/--group, or 0700 for
- * the default one. Missing parents are made 0755, one level at a time (src/dirs.ts). Whether it
- * may be used is checkPidDir's to say.
+ * The derived default directory: a real directory of the caller's alone, as tmux requires of its
+ * socket directory (root's may stay readable, 0755 as earlier versions made it: only root writes).
  */
-export function ensurePidDir(path: string, place: PidPlace): void {
+function defaultDirRule(st: Stats): string | undefined {
+  const me = callerUid();
+  if (!st.isDirectory()) return 'it is not a directory';
+  if (st.uid !== me) return `it is owned by uid ${st.uid}, ${me === 0 ? 'not root' : `not uid ${me}`}`;
+  const denied = me === 0 ? 0o022 : 0o077;
+  if ((st.mode & denied) !== 0) return `other users have access to it (mode ${modeText(st)}, not 700)`;
+  return undefined;
+}
+
+/** The walk's refusal or failure as the pid file's ERROR. */
+function pidDirError(path: string, dir: string, place: PidPlace, err: WalkError): DaemonError {
+  if (err.kind === 'mkdir') return unwritable(`Cannot create directory ${err.path} for pid file ${path}: ${err.why}`, err.cause);
+  if (err.kind === 'failed') return unwritable(`Cannot write pid file ${path}: ${err.why}`, err.cause);
+  if (place.isDefault && err.path === dir) return unusable(`Cannot use pid directory ${dir}: ${err.why}; refusing to trust it`);
+  const which = err.path === dir ? `its directory ${dir}` : `the directory ${err.path} above it`;
+  const owned = /^it is owned by uid (\d+)/.exec(err.why);
+  const hint = owned && callerUid() === 0 && place.uid === undefined ? ` (if uid ${owned[1]} is the daemon's own user, say so with --user)` : '';
+  return unusable(`Cannot use pid file ${path}: ${which} ${err.why.replace(/^it /, '')}; refusing to trust it${hint}`);
+}
+
+/**
+ * The pid file's directory, walked from / and open (src/safe-path.ts): the handle every read,
+ * lock, write and removal of the pid file goes through. With `create`, missing levels are made:
+ * 0755 and given to --user/--group, or 0700 for the default one (missing parents 0755). Without
+ * it, a missing directory is undefined.
+ */
+export function openPidDir(path: string, place: PidPlace, create: boolean): WalkedDir | undefined {
   const dir = dirname(path);
-  if (!exists(path, dir)) {
-    createLevels(path, dirname(dir));
-    const made = makeDir(path, dir, place.isDefault ? 0o700 : 0o755);
-    if (made && !place.isDefault && (place.uid !== undefined || place.gid !== undefined)) {
-      try {
-        chownSync(dir, place.uid ?? -1, place.gid ?? -1);
-      } catch (err) {
-        throw unwritable(`Cannot give directory ${dir} to the daemon's user: ${reason(err)}`, err);
-      }
+  const rule: CreateRule = place.isDefault ? { mode: 0o700 } : { mode: 0o755, uid: place.uid, gid: place.gid };
+  try {
+    return walkDir(dir, { userUid: place.uid }, create ? rule : undefined, place.isDefault ? defaultDirRule : undefined);
+  } catch (err) {
+    if (!(err instanceof WalkError)) throw err;
+    if (err.kind === 'missing' && !create) return undefined;
+    if (err.kind === 'missing' || (err.kind === 'failed' && /not a directory/.test(err.why))) {
+      throw unwritable(`Cannot write pid file ${path}: not a directory`, err);
     }
+    throw pidDirError(path, dir, place, err);
   }
-}
-
-/** Whether dir exists as a directory; anything else in the way is an error naming the pid file. */
-function exists(path: string, dir: string): boolean {
-  try {
-    if (statSync(dir).isDirectory()) return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw unwritable(`Cannot write pid file ${path}: ${reason(err)}`, err);
-  }
-  throw unwritable(`Cannot write pid file ${path}: ${dir} is not a directory`);
-}
-
-/** The missing levels above the pid file's directory, 0755; a non-directory in the way is an error. */
-function createLevels(path: string, dir: string): void {
-  const missing = missingLevels(dir);
-  exists(path, nearestExisting(dir, missing));
-  for (const level of missing) makeDir(path, level, 0o755);
-}
-
-/** Whether this call made the directory (one made meanwhile by someone else is left to checkPidDir). */
-function makeDir(path: string, dir: string, mode: number): boolean {
-  try {
-    mkdirSync(dir, { mode });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw unwritable(`Cannot create directory ${dir} for pid file ${path}: ${reason(err)}`, err);
-  }
-  try {
-    chmodSync(dir, mode); // exactly this mode, whatever the umask
-  } catch (err) {
-    throw unwritable(`Cannot create directory ${dir} for pid file ${path}: ${reason(err)}`, err);
-  }
-  return true;
 }

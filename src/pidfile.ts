@@ -1,11 +1,18 @@
 // The pid file is the truth, checked. Format: line 1 the bare pid, line 2 the daemon's start
 // time in clock ticks since boot (from /proc), so identity survives wall-clock changes.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+//
+// Every read, lock, write and removal goes through the pid file's directory as an open fd, walked
+// from / (src/piddir.ts, src/safe-path.ts): nobody can swap a directory or plant a symlink
+// between the check and the use.
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DaemonError, EXIT, reason } from './errors.js';
 import { warn } from './log.js';
-import { lockExclusive } from './native.js';
-import { ANY_PLACE, checkPidDir, ensurePidDir, expectedOwner, trustedOwners, type PidPlace } from './piddir.js';
-import { isGone, readStat, selfAndAncestors, startedAtMs, type ProcStat } from './proc.js';
+import { tryLockExclusive } from './native.js';
+import { ANY_PLACE, expectedOwner, openPidDir, trustedOwners, type PidPlace } from './piddir.js';
+import { readProcText, readStat, isGone, selfAndAncestors, startedAtMs, type ProcStat } from './proc.js';
+import type { WalkedDir } from './safe-path.js';
 
 export type PidFileState =
   | { kind: 'missing' }
@@ -26,10 +33,10 @@ function unusable(path: string, why: string, cause?: unknown): DaemonError {
  * Reads at most READ_LIMIT bytes without following a symlink; undefined when there is no file.
  * A file owned by a user other than root, the caller or the daemon's own user is refused.
  */
-function readGuarded(path: string, place: PidPlace): { text: string; mtimeMs: number } | undefined {
+function readGuarded(path: string, dir: WalkedDir, place: PidPlace): { text: string; mtimeMs: number; uid: number } | undefined {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(dir.at(basename(path)), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
@@ -50,7 +57,7 @@ function readGuarded(path: string, place: PidPlace): { text: string; mtimeMs: nu
     } catch (err) {
       throw unusable(path, reason(err), err);
     }
-    return { text: buf.subarray(0, n).toString('latin1'), mtimeMs: st.mtimeMs };
+    return { text: buf.subarray(0, n).toString('latin1'), mtimeMs: st.mtimeMs, uid: st.uid };
   } finally {
     closeSync(fd);
   }
@@ -71,8 +78,17 @@ export function parsePidFile(text: string): { pid: number; startTime: number | u
 
 /** What the pid file says, checked against /proc. Throws DaemonError when it must not be used. */
 export function inspectPidFile(path: string, place: PidPlace = ANY_PLACE): PidFileState {
-  checkPidDir(path, place);
-  const content = readGuarded(path, place);
+  const dir = openPidDir(path, place, false);
+  if (dir === undefined) return { kind: 'missing' };
+  try {
+    return inspectIn(path, dir, place);
+  } finally {
+    dir.close();
+  }
+}
+
+function inspectIn(path: string, dir: WalkedDir, place: PidPlace): PidFileState {
+  const content = readGuarded(path, dir, place);
   if (content === undefined) return { kind: 'missing' };
   const parsed = parsePidFile(content.text);
   if (parsed === undefined) return { kind: 'broken' };
@@ -84,15 +100,81 @@ export function inspectPidFile(path: string, place: PidPlace = ANY_PLACE): PidFi
       ? stat.startTime === startTime
       : startedAtMs(stat) <= content.mtimeMs + FOREIGN_MTIME_TOLERANCE_MS;
   if (!sameProcess) return pid === 1 ? { kind: 'broken' } : { kind: 'stale', pid };
-  // The container case: PID 1 is everyone's ancestor there, and it is the service.
-  if (pid !== 1 && selfAndAncestors().has(pid)) {
+  // The container case: PID 1 is everyone's ancestor there, and it is the service, but only when
+  // it is this tool's own `run` (or the same library script); a host's init never is.
+  if (pid === 1) return isOwnPid1() ? { kind: 'running', pid, stat } : { kind: 'broken' };
+  if (selfAndAncestors().has(pid)) {
     throw new DaemonError(
       'pidfile-unusable',
       `Pid file ${path} names this process or one of its ancestors (PID ${pid}); refusing to use it`,
       { exitCode: EXIT.unknownStatus },
     );
   }
+  checkWriterOwnsProcess(path, dir, place, content.uid, pid);
   return { kind: 'running', pid, stat };
+}
+
+/** The real uid of pid (the first field of Uid: in /proc/PID/status), or undefined when gone. */
+function realUid(pid: number): number | undefined {
+  const m = /^Uid:\s+(\d+)/m.exec(readProcText(`/proc/${pid}/status`));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A pid file the daemon's --user could have written (it owns the file, or a directory on its path)
+ * names only that user's processes: otherwise the user could point root's stop at any process.
+ */
+function checkWriterOwnsProcess(path: string, dir: WalkedDir, place: PidPlace, fileUid: number, pid: number): void {
+  const user = place.uid;
+  if (user === undefined || user === 0 || user === callerUid()) return;
+  if (!dir.userControlled && fileUid !== user) return;
+  const uid = realUid(pid);
+  if (uid === user) return;
+  throw new DaemonError(
+    'pidfile-unusable',
+    `Cannot use pid file ${path}: uid ${user} (the daemon's user) can write it, and it names PID ${pid}, which runs as uid ${uid ?? '?'}; refusing to trust it`,
+    { exitCode: EXIT.unknownStatus },
+  );
+}
+
+const callerUid = (): number => process.getuid?.() ?? 0;
+
+/** realpath, or undefined. */
+function real(path: string | undefined): string | undefined {
+  try {
+    return path === undefined ? undefined : realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether PID 1 is this tool's own `run` (or the library script that asks): the same runtime
+ * executable as this process, running the same script (this package's CLI, or process.argv[1]).
+ * A command line that merely names them does not count: the executable is read from /proc/1/exe.
+ */
+function isOwnPid1(): boolean {
+  const exe = real('/proc/1/exe');
+  if (exe === undefined || exe !== real(process.execPath)) return false;
+  const argv = readProcText('/proc/1/cmdline').split('\0');
+  const cwd = real('/proc/1/cwd');
+  const script = argv.slice(1).find((a) => !a.startsWith('-'));
+  if (script === undefined || cwd === undefined) return false;
+  const theirs = real(script.startsWith('/') ? script : `${cwd}/${script}`);
+  return theirs !== undefined && (theirs === real(process.argv[1]) || theirs === ownCli());
+}
+
+/** This package's CLI (bin in package.json), found above this module whether bundled or not. */
+function ownCli(): string | undefined {
+  for (let dir = dirname(fileURLToPath(import.meta.url)), i = 0; i < 4; dir = dirname(dir), i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { name?: string; bin?: Record<string, string> };
+      if (pkg.name === 'daemonocle' && pkg.bin?.daemonocle) return real(`${dir}/${pkg.bin.daemonocle}`);
+    } catch {
+      // Not the package's root: one level up.
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -100,112 +182,207 @@ export function inspectPidFile(path: string, place: PidPlace = ANY_PLACE): PidFi
  * or broken pid file (warned about) was removed.
  */
 export function runningOrCleared(path: string, place: PidPlace): { pid: number; stat: ProcStat } | undefined {
-  const state = inspectPidFile(path, place);
-  if (state.kind === 'running') return state;
-  if (state.kind === 'broken') warn(`Broken pid file ${path}`);
-  if (state.kind !== 'missing') removeStalePidFile(path);
-  return undefined;
-}
-
-/** Removes the pid file if it still names pid (another start may have replaced it). */
-export function removePidFileIfOwn(path: string, pid: number): void {
+  const dir = openPidDir(path, place, false);
+  if (dir === undefined) return undefined;
   try {
-    const content = readGuarded(path, ANY_PLACE);
-    if (content !== undefined && parsePidFile(content.text)?.pid === pid) unlinkSync(path);
-  } catch {
-    // Nothing to remove, or nothing we may remove.
+    const state = inspectIn(path, dir, place);
+    if (state.kind === 'running') return state;
+    if (state.kind === 'broken') warn(`Broken pid file ${path}`);
+    if (state.kind !== 'missing') removeIn(dir, path);
+    return undefined;
+  } finally {
+    dir.close();
   }
 }
 
-/** Removes a stale or broken pid file; never follows a symlink (unlink removes the link itself). */
-export function removeStalePidFile(path: string): void {
+/** Removes the pid file if it still names pid (another start may have replaced it). */
+export function removePidFileIfOwn(path: string, pid: number, place: PidPlace = ANY_PLACE): void {
+  let dir: WalkedDir | undefined;
   try {
-    unlinkSync(path);
+    dir = openPidDir(path, place, false);
+    if (dir !== undefined) removeIfOwnIn(dir, path, pid, place);
+  } catch {
+    // Nothing to remove, or nothing we may remove.
+  } finally {
+    dir?.close();
+  }
+}
+
+/** removePidFileIfOwn through a directory already open. */
+export function removeIfOwnIn(dir: WalkedDir, path: string, pid: number, place: PidPlace = ANY_PLACE): void {
+  try {
+    const content = readGuarded(path, dir, place);
+    if (content !== undefined && parsePidFile(content.text)?.pid === pid) removeIn(dir, path);
+  } catch {
+    // Nothing we may remove.
+  }
+}
+
+/** unlink never follows a symlink: it removes the link itself. */
+function removeIn(dir: WalkedDir, path: string): void {
+  try {
+    unlinkSync(dir.at(basename(path)));
   } catch {
     // Already gone.
   }
 }
 
-/** Atomically writes pid + start time (temp file in the same directory, then rename). */
-export function writePidFile(path: string, pid: number, startTime: number): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  let fd: number;
-  try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-  } catch (err) {
-    throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${reason(err)}`, { cause: err });
+/** A name nobody can predict in advance: creation is exclusive anyway, this only spares retries. */
+const randomSuffix = (): string => Math.floor(Math.random() * 2 ** 48).toString(36);
+
+/** An exclusively created temporary file in dir, 0644 whatever the umask: its name and fd. */
+export function createTempIn(dir: WalkedDir, path: string): { name: string; fd: number } {
+  for (let attempt = 0; ; attempt++) {
+    const name = `.${basename(path)}.${randomSuffix()}.tmp`;
+    try {
+      const fd = openSync(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      fchmodSync(fd, 0o644);
+      return { name, fd };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 10) continue;
+      throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${reason(err)}`, { cause: err });
+    }
   }
+}
+
+/** Atomically writes pid + start time (an exclusive temp file in the same directory, then rename). */
+export function writePidFile(path: string, pid: number, startTime: number, place: PidPlace = ANY_PLACE): void {
+  const dir = openPidDir(path, place, false);
+  if (dir === undefined) throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: no such file or directory`);
   try {
-    writeSync(fd, `${pid}\n${startTime}\n`);
-    closeSync(fd);
-    renameSync(tmp, path);
+    writePidFileIn(dir, path, pid, startTime);
+  } finally {
+    dir.close();
+  }
+}
+
+function writePidFileIn(dir: WalkedDir, path: string, pid: number, startTime: number): void {
+  const tmp = createTempIn(dir, path);
+  try {
+    writeSync(tmp.fd, `${pid}\n${startTime}\n`);
+    closeSync(tmp.fd);
+    renameSync(dir.at(tmp.name), dir.at(basename(path)));
   } catch (err) {
     try {
-      unlinkSync(tmp);
+      closeSync(tmp.fd);
     } catch {
-      // It was never there.
+      // Closed already.
     }
+    removeIn(dir, tmp.name);
     throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${reason(err)}`, { cause: err });
   }
 }
 
 export interface PidLock {
   fd: number;
+  /** The pid file's directory, open: the start writes the pid file through it. */
+  dir: WalkedDir;
   release(): void;
+}
+
+/** How long a lock wait goes on before it says who holds the lock. */
+const LOCK_NOTICE_MS = 3000;
+
+/** The pid holding a flock on the file open at fd, from /proc/locks (by device and inode). */
+function lockHolder(fd: number): string {
+  const st = fstatSync(fd);
+  const major = Math.floor(st.dev / 0x100) & 0xfff;
+  const minor = (st.dev & 0xff) | (Math.floor(st.dev / 0x1000) & 0xfff00);
+  const dev = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  for (const line of readProcText('/proc/locks').split('\n')) {
+    const f = line.trim().split(/\s+/);
+    const at = f[1] === '->' ? 1 : 0;
+    if (f[at + 1] === 'FLOCK' && f[at + 5] === dev) {
+      const pid = Number(f[at + 4]);
+      const comm = readProcText(`/proc/${pid}/comm`).trim();
+      return comm === '' ? `PID ${pid}` : `PID ${pid} (${comm})`;
+    }
+  }
+  return 'another process';
+}
+
+/** Takes the flock, polling so that a lock nobody releases ends in an ERROR after timeoutMs. */
+async function takeLock(fd: number, lockPath: string, timeoutMs: number): Promise<boolean> {
+  const began = Date.now();
+  let delay = 2;
+  let told = false;
+  for (;;) {
+    const got = tryLockExclusive(fd);
+    if (got !== 'busy') return got === 'locked';
+    const waited = Date.now() - began;
+    if (waited >= timeoutMs) {
+      throw new DaemonError('pidfile-unusable', `Timed out after ${timeoutMs / 1000} s waiting for the lock on ${lockPath}, held by ${lockHolder(fd)}`);
+    }
+    if (!told && waited >= LOCK_NOTICE_MS) {
+      told = true;
+      warn(`Waiting for the lock on ${lockPath}, held by ${lockHolder(fd)}`);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(delay, timeoutMs - waited)));
+    delay = Math.min(delay * 2, 100);
+  }
 }
 
 /**
  * One daemon per pid file: an exclusive flock on PATH.lock, held from the check until the pid
- * file is written. The file stays on disk. Resolves to undefined when locking is impossible
- * (read-only directory, no native calls) and `required` is false.
+ * file is written. The file stays on disk; one that another user owns is refused. Resolves to
+ * undefined when locking is impossible (read-only directory, no native calls) and `required` is
+ * false, or when the directory is missing and `create` is false.
  */
-export async function lockPidFile(path: string, place: PidPlace, required: boolean): Promise<PidLock | undefined> {
-  checkPidDir(path, place);
+export async function lockPidFile(path: string, place: PidPlace, required: boolean, timeoutSeconds: number, create = false): Promise<PidLock | undefined> {
+  const dir = openPidDir(path, place, create);
+  if (dir === undefined) return undefined;
   const lockPath = `${path}.lock`;
   let fd: number;
   try {
-    if (lstatSync(lockPath, { throwIfNoEntry: false })?.isSymbolicLink()) {
-      throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is a symbolic link`);
-    }
-    fd = openSync(lockPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    fd = openSync(dir.at(`${basename(path)}.lock`), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
   } catch (err) {
-    if (err instanceof DaemonError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    dir.close();
+    if (code === 'ELOOP' || code === 'EMLINK') throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is a symbolic link`);
     if (!required) return undefined;
     throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${reason(err)}`, { cause: err });
   }
-  const locked = await lockExclusive(fd);
-  if (!locked && required) {
-    warn('flock is unavailable here; concurrent starts of one pid file are not serialised');
-  }
-  return {
-    fd,
-    release() {
+  const release = () => {
+    for (const close of [() => closeSync(fd), () => dir.close()]) {
       try {
-        closeSync(fd);
+        close();
       } catch {
         // Already closed.
       }
-    },
+    }
   };
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is not a regular file`);
+    if (!trustedOwners(place).has(st.uid)) {
+      throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is owned by uid ${st.uid}, ${expectedOwner(place)}; refusing to trust it`);
+    }
+    const locked = await takeLock(fd, lockPath, timeoutSeconds * 1000);
+    if (!locked && required) warn('flock is unavailable here; concurrent starts of one pid file are not serialised');
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { fd, dir, release };
 }
 
-/** The lock for a start: the directory made when missing, then the lock taken (the directory checked). */
-export async function lockForStart(path: string, place: PidPlace): Promise<PidLock | undefined> {
-  ensurePidDir(path, place);
-  return lockPidFile(path, place, true);
+/** The lock for a start: the directory made when missing, then the lock taken. */
+export async function lockForStart(path: string, place: PidPlace, timeoutSeconds: number): Promise<PidLock> {
+  // With the directory made and the lock required, a lock always comes back (or an error).
+  return (await lockPidFile(path, place, true, timeoutSeconds, true))!;
 }
 
 /** Takes the pid file for this very process (foreground modes), unless a live daemon holds it. */
-export async function claimPidFile(path: string, place: PidPlace): Promise<{ claimed: true } | { claimed: false; pid: number }> {
-  const lock = await lockForStart(path, place);
+export async function claimPidFile(path: string, place: PidPlace, timeoutSeconds: number): Promise<{ claimed: true } | { claimed: false; pid: number }> {
+  const lock = await lockForStart(path, place, timeoutSeconds);
   try {
     const running = runningOrCleared(path, place);
     if (running) return { claimed: false, pid: running.pid };
     const self = readStat(process.pid);
     if (self === null) throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: /proc/${process.pid}/stat is unreadable`);
-    writePidFile(path, process.pid, self.startTime);
+    writePidFileIn(lock.dir, path, process.pid, self.startTime);
     return { claimed: true };
   } finally {
-    lock?.release();
+    lock.release();
   }
 }

@@ -77,7 +77,7 @@ t.test('run --pid-file leaves no pid file when the command cannot run', async (t
   const cases: [string, string[], number][] = [
     ['missing', ['--', 'no-such-command-here'], 127],
     ['not executable', ['--', notExec], 126],
-    ['unopenable --stdout', ['--stdout', join(box.dir, 'nope', 'out.log'), '--', 'true'], 1],
+    ['unopenable --stdout', ['--stdout', join(notExec, 'out.log'), '--', 'true'], 1],
   ];
   for (const [label, args, code] of cases) {
     const r = await box.cli(['run', '--pid-file', box.pidFile, ...args]);

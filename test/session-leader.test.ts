@@ -4,8 +4,8 @@
 // command from running. shellcheck keeps the script clean.
 import t from 'tap';
 import { execa } from 'execa';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { alive, ROOT, sandbox, unavailable, waitFor } from './helpers.js';
 import { inspectPidFile, writePidFile } from '../dist/pidfile.js';
 
@@ -16,6 +16,18 @@ const SHELLS: [string, string[]][] = [
 ];
 
 /** Field 22 of /proc/PID/stat, read here independently of both the script and pidfile.ts. */
+/** The pid file's directory and an exclusive temporary file in it, open as the engine hands them over. */
+function dirAndTemp(t: Parameters<Parameters<typeof t.test>[1]>[0], pidFile: string): { dir: number; tmp: number; tmpName: string } {
+  const tmpName = `.${basename(pidFile)}.test.tmp`;
+  const dir = openSync(dirname(pidFile), constants.O_RDONLY | constants.O_DIRECTORY);
+  const tmp = openSync(join(dirname(pidFile), tmpName), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+  t.teardown(() => {
+    closeSync(dir);
+    closeSync(tmp);
+  });
+  return { dir, tmp, tmpName };
+}
+
 function startTime(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
@@ -38,14 +50,18 @@ for (const [label, shell] of SHELLS) {
       closeSync(leaked);
       closeSync(kept);
     });
-    // The child's fds: 5 and 12 leaked (open without close-on-exec), 6 kept, 9 the pid pipe. No
-    // pipe the command would inherit: execa would wait for the daemon to close it.
+    // The child's fds: 5 and 12 leaked (open without close-on-exec), 6 kept, 9 the pid pipe, 7 the
+    // directory and 8 the temporary file. No pipe the command would inherit: execa would wait for
+    // the daemon to close it.
+    const { dir, tmp, tmpName } = dirAndTemp(t, box.pidFile);
     const stdio: unknown[] = Array.from({ length: 13 }, () => 'ignore');
     stdio[5] = leaked;
     stdio[12] = leaked;
     stdio[6] = kept;
+    stdio[7] = dir;
+    stdio[8] = tmp;
     stdio[9] = 'pipe';
-    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, box.pidFile, '027', '9', '-', '6', 'sleep', '1000'], {
+    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, '7', '8', tmpName, basename(box.pidFile), '027', '9', '-', '6', 'sleep', '1000'], {
       env: box.env,
       stdio: stdio as never,
       reject: false,
@@ -79,10 +95,13 @@ for (const [label, shell] of SHELLS) {
   t.test(`under ${label}: a pid file it cannot write: exit 125, the command never runs`, async (t) => {
     if (!existsSync(shell[0]!)) return void unavailable(t, label);
     const box = sandbox(t);
-    const pidFile = join(box.dir, 'no-such-dir', 'app.pid');
+    // A directory, not empty, where the pid file should go: the rename cannot replace it.
+    const pidFile = join(box.dir, 'app.pid');
+    mkdirSync(join(pidFile, 'inside'), { recursive: true });
+    const { dir, tmp, tmpName } = dirAndTemp(t, pidFile);
     const marker = join(box.dir, 'ran');
-    const stdio = ['ignore', 'ignore', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'pipe'];
-    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, pidFile, '022', '9', '-', '', 'sh', '-c', `touch ${marker}`], {
+    const stdio = ['ignore', 'ignore', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', dir, tmp, 'pipe'];
+    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, '7', '8', tmpName, 'app.pid', '022', '9', '-', '', 'sh', '-c', `touch ${marker}`], {
       env: box.env,
       stdio: stdio as never,
       reject: false,
@@ -93,8 +112,9 @@ for (const [label, shell] of SHELLS) {
     leader.stdio[9]!.on('data', (chunk: Buffer) => (piped += chunk.toString()));
     await leader;
     await waitFor('the subshell to report', () => stderr.includes('\n'));
-    t.equal(stderr, `daemonocle: cannot write pid file ${pidFile}\n`);
+    t.equal(stderr, 'daemonocle: cannot write pid file app.pid\n');
     t.equal(piped, '', 'no pid reported');
+    t.notOk(existsSync(join(box.dir, tmpName)), 'the temporary file removed');
     t.notOk(existsSync(marker), 'the command did not run');
   });
 
@@ -102,9 +122,11 @@ for (const [label, shell] of SHELLS) {
     if (!existsSync(shell[0]!)) return void unavailable(t, label);
     const box = sandbox(t);
     mkdirSync(join(box.dir, 'x'));
-    const r = await execa(shell[0]!, [...shell.slice(1), SCRIPT, box.pidFile, '022', '9;rm', '-', '', 'true'], { reject: false, env: box.env });
-    t.equal(r.exitCode, 125);
-    t.equal(r.stderr, 'daemonocle: bad session leader arguments');
+    for (const args of [['7', '8', 't', 'app.pid', '022', '9;rm', '-'], ['7', '8', '../t', 'app.pid', '022', '9', '-'], ['7', '8', 't', '/etc/x', '022', '9', '-']]) {
+      const r = await execa(shell[0]!, [...shell.slice(1), SCRIPT, ...args, '', 'true'], { reject: false, env: box.env });
+      t.equal(r.exitCode, 125, args.join(' '));
+      t.equal(r.stderr, 'daemonocle: bad session leader arguments');
+    }
     t.notOk(existsSync(box.pidFile), 'no pid file');
   });
 }

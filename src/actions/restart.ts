@@ -7,12 +7,12 @@ import { stopLocked } from './stop.js';
 
 /** Stop (if running) and start, holding the pid-file lock across both. */
 export async function restart(opts: ActionOptions): Promise<number> {
-  const lock = await lockForStart(opts.pidFile, placeOf(opts));
+  const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
   try {
     const stopped = await stopLocked(opts);
     if (stopped !== EXIT.ok) return stopped;
     return await startLocked(opts, lock);
   } finally {
-    lock?.release();
+    lock.release();
   }
 }

@@ -15,7 +15,7 @@ export async function run(opts: ActionOptions): Promise<number> {
   }
   const pidFile = opts.defaultPidFile ? undefined : opts.pidFile;
   if (pidFile !== undefined) {
-    const claim = await claimPidFile(pidFile, placeOf(opts));
+    const claim = await claimPidFile(pidFile, placeOf(opts), opts.startTimeout);
     if (!claim.claimed) {
       warn(`${opts.name} already running with PID ${claim.pid}`);
       return EXIT.ok;
@@ -36,7 +36,7 @@ export async function run(opts: ActionOptions): Promise<number> {
     });
   } finally {
     // On every way out, a command that never ran (127/126, an unopenable output file) included.
-    if (pidFile !== undefined) removePidFileIfOwn(pidFile, process.pid);
+    if (pidFile !== undefined) removePidFileIfOwn(pidFile, process.pid, placeOf(opts));
   }
   return exitAs(end, new Map(opts.mapExit));
 }

@@ -9,16 +9,16 @@ import type { ActionOptions } from '../types.js';
 import { signalNumber } from '../signals.js';
 
 export async function start(opts: ActionOptions): Promise<number> {
-  const lock = await lockForStart(opts.pidFile, placeOf(opts));
+  const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
   try {
     return await startLocked(opts, lock);
   } finally {
-    lock?.release();
+    lock.release();
   }
 }
 
 /** Start with the pid-file lock already held (restart holds it across stop and start). */
-export async function startLocked(opts: ActionOptions, lock: PidLock | undefined): Promise<number> {
+export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<number> {
   const running = runningOrCleared(opts.pidFile, placeOf(opts));
   if (running) {
     warn(`${opts.name} already running with PID ${running.pid}`);

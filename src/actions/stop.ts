@@ -6,7 +6,7 @@ import type { ActionOptions } from '../types.js';
 import { stopProcess } from '../stop.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {
-  const lock = await lockPidFile(opts.pidFile, placeOf(opts), false);
+  const lock = await lockPidFile(opts.pidFile, placeOf(opts), false, opts.stopTimeout);
   try {
     return await stopLocked(opts);
   } finally {
@@ -30,7 +30,7 @@ export async function stopLocked(opts: ActionOptions): Promise<number> {
     force: opts.force,
   });
   if (result.stopped) {
-    removePidFileIfOwn(opts.pidFile, running.pid);
+    removePidFileIfOwn(opts.pidFile, running.pid, placeOf(opts));
     out('OK\n');
     if (result.killed) {
       warn(`${opts.name} (PID ${running.pid}) did not stop in ${opts.stopTimeout} s and was killed with SIGKILL`);

@@ -7,12 +7,13 @@
 // can therefore waitpid() it for the exit status of an early death. The subshell writes the pid
 // file atomically *before* exec'ing the command, so a caller killed at any moment (even SIGKILL)
 // leaves a tracked daemon or none. When the caller exits the daemon moves on to init.
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DaemonError, reason } from '../errors.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../native.js';
-import { removePidFileIfOwn, type PidLock } from '../pidfile.js';
+import { createTempIn, removeIfOwnIn, type PidLock } from '../pidfile.js';
+import { basename } from 'node:path';
 import { NotifyServer } from '../notify.js';
 import type { StartProgress } from '../progress.js';
 import type { LaunchSpec, Probe } from '../types.js';
@@ -86,45 +87,65 @@ type Notify = { server: NotifyServer; ready: Promise<void> } | undefined;
  * Launches spec.argv as a daemon and waits for its startup check. The pid file is written by the
  * session leader's subshell; on a failed start it is removed again.
  */
-export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined, progress?: StartProgress): Promise<StartOutcome> {
+export async function launchDetached(spec: LaunchSpec, lock: PidLock, progress?: StartProgress): Promise<StartOutcome> {
   const command = resolveCommand(spec.argv, spec.env);
   const readyFd = spec.readiness.kind === 'wait' ? spec.readiness.readyFd : undefined;
-  const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock);
+  const tmp = createTempIn(lock.dir, spec.pidFile);
+  const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock, tmp);
   const notify = openNotify(spec, progress);
   try {
     const subreaping = setChildSubreaper();
     sealInheritedFds(spec.keepFds);
     const leader = spawnSessionLeader(spec, command, fds, readyFd, notify);
     try {
-      return await awaitStartup(spec, leader, fds.pipe, readyFd, notify, subreaping, progress);
+      return await awaitStartup(spec, lock, leader, fds.pipe, readyFd, notify, subreaping, progress);
     } finally {
       // Ours is the only read end: the daemon's later writes there get EPIPE, as under s6.
       if (readyFd !== undefined) leader.child.stdio[readyFd]?.destroy();
     }
   } finally {
+    closeSync(tmp.fd);
+    // Gone once renamed; left only when the subshell never got to it.
+    try {
+      unlinkSync(lock.dir.at(tmp.name));
+    } catch {
+      // Renamed into place.
+    }
     await notify?.server.close();
   }
 }
 
 interface HelperFds {
   pipe: number;
-  /** Where the child holds the pid-file lock, when one is held. */
-  lock: { at: number; fd: number } | undefined;
+  /** Where the child holds the pid-file lock. */
+  lock: { at: number; fd: number };
+  /** The pid file's directory and the temporary file, open: the subshell reaches both through /proc/self/fd. */
+  dir: { at: number; fd: number };
+  tmp: { at: number; fd: number; name: string };
 }
 
-/** Two fds in 3..9 (the shell's redirection range) not taken by --keep-fds. */
-function helperFds(keep: number[], lock: PidLock | undefined): HelperFds {
-  const free = [9, 8, 7, 6, 5, 4, 3].filter((fd) => !keep.includes(fd));
-  if (free.length < 2) throw new DaemonError('usage', '--keep-fds may use at most five of the fds 3-9', { exitCode: 2 });
-  return { pipe: free[0]!, lock: lock ? { at: free[1]!, fd: lock.fd } : undefined };
+/**
+ * The pipe and the lock in 3..9 (the shell's redirection range), not taken by --keep-fds; the
+ * directory and the temporary file there too when free, else above 9 (bash closes those; a shell
+ * without bash cannot, so then they must fit below 10).
+ */
+function helperFds(keep: number[], lock: PidLock, tmp: { fd: number; name: string }): HelperFds {
+  const low = [9, 8, 7, 6, 5, 4, 3].filter((fd) => !keep.includes(fd));
+  if (low.length < 2) throw new DaemonError('usage', '--keep-fds may use at most five of the fds 3-9', { exitCode: 2 });
+  const high = Array.from({ length: 4 }, (_, i) => Math.max(9, ...keep) + 1 + i);
+  const [pipe, lockAt, dirAt, tmpAt] = [...low, ...high];
+  if (dirAt! > 9 && sessionShell()[0] === '/bin/sh') {
+    throw new DaemonError('usage', '--keep-fds may use at most three of the fds 3-9 where bash is not installed', { exitCode: 2 });
+  }
+  return { pipe: pipe!, lock: { at: lockAt!, fd: lock.fd }, dir: { at: dirAt!, fd: lock.dir.fd }, tmp: { at: tmpAt!, ...tmp } };
 }
 
 /** sh/session-leader.sh in a new session: positional arguments only (see the script's header). */
 function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds, readyFd: number | undefined, notify: Notify): Spawned {
   const ready = readyFd === undefined ? [] : [readyFd];
-  const kept = [...(fds.lock ? [fds.lock.at] : []), ...spec.keepFds, ...ready];
+  const kept = [fds.lock.at, ...spec.keepFds, ...ready];
   const umask = spec.umask.toString(8).padStart(3, '0');
-  const args = [spec.pidFile, umask, String(fds.pipe), fds.lock ? String(fds.lock.at) : '-', kept.join(' ')];
+  const args = [String(fds.dir.at), String(fds.tmp.at), fds.tmp.name, basename(spec.pidFile), umask, String(fds.pipe), String(fds.lock.at), kept.join(' ')];
   return spawnProcess({
     argv: [...sessionShell(), SESSION_LEADER_SCRIPT, ...args, ...finalArgv(spec, command)],
     cwd: spec.cwd,
@@ -133,10 +154,13 @@ function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds,
     stdin: 'ignore',
     stdoutFile: spec.stdoutFile,
     stderrFile: spec.stderrFile,
+    outputsFor: spec.credentials,
     otherwise: 'ignore',
     fds: [
       [fds.pipe, 'pipe'],
-      ...(fds.lock ? [[fds.lock.at, fds.lock.fd] as const] : []),
+      [fds.lock.at, fds.lock.fd],
+      [fds.dir.at, fds.dir.fd],
+      [fds.tmp.at, fds.tmp.fd],
       ...spec.keepFds.map((fd) => [fd, fd] as const),
       ...ready.map((fd) => [fd, 'pipe'] as const),
     ],
@@ -146,6 +170,7 @@ function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds,
 /** The daemon's pid from the leader, then the startup window (or readiness) to its outcome. */
 async function awaitStartup(
   spec: LaunchSpec,
+  lock: PidLock,
   leader: Spawned,
   pipeFd: number,
   readyFd: number | undefined,
@@ -155,7 +180,7 @@ async function awaitStartup(
 ): Promise<StartOutcome> {
   const stderrSince = () => startupStderr(spec.stderrFile, leader.stderrOffset);
   const failed = (pid: number | undefined, message: string): StartOutcome => {
-    if (pid !== undefined) removePidFileIfOwn(spec.pidFile, pid);
+    if (pid !== undefined) removeIfOwnIn(lock.dir, spec.pidFile, pid);
     return { ok: false, pid, message, startupStderr: stderrSince() };
   };
   const leaderExit = new Promise<void>((resolve) => {

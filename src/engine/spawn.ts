@@ -4,8 +4,11 @@
 // their numbers, drops privileges through setpriv when asked, applies the umask, and reports the
 // spawn's success or failure as one promise.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { DaemonError, reason } from '../errors.js';
+import { expectedOwner, trustedOwners } from '../piddir.js';
+import { walkDir, WalkError, type WalkedDir } from '../safe-path.js';
 import type { Credentials } from '../types.js';
 import { withCredentials } from './credentials.js';
 
@@ -24,6 +27,8 @@ export interface SpawnRequest {
   fds?: ReadonlyArray<readonly [number, number | 'pipe']>;
   /** The process runs as these (util-linux setpriv execs the command). */
   credentials?: Credentials;
+  /** Whose output files these are (trusted, and given the directories made): credentials by default. */
+  outputsFor?: Credentials;
   /** The signal the process gets when this one dies (Linux PR_SET_PDEATHSIG, set by setpriv). */
   parentDeathSignal?: NodeJS.Signals;
   /** A new session and process group (setsid). */
@@ -47,6 +52,48 @@ interface Outputs {
   close(): void;
 }
 
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+
+/**
+ * Opens an output file for appending as src/safe-path.ts walks paths: its directory (made when
+ * missing, 0755, given to --user/--group) reached by fd from /, the file opened without following
+ * a symlink another user could have planted, and refused when another user owns it. A symlink of
+ * root's or the caller's own, in a directory only they can write, is followed: they chose it.
+ */
+function openOutputFile(path: string, option: string, creds: Credentials): number {
+  const fail = (why: string, cause?: unknown) => new DaemonError('output-unwritable', `Cannot open ${option} file ${path}: ${why}`, { cause });
+  let dir: WalkedDir;
+  try {
+    dir = walkDir(dirname(path), { userUid: creds.uid }, { mode: 0o755, uid: creds.uid, gid: creds.gid });
+  } catch (err) {
+    if (err instanceof WalkError) throw fail(err.kind === 'untrusted' ? `${err.path}: ${err.why}; refusing to trust it` : err.why, err);
+    throw err;
+  }
+  try {
+    const name = basename(path);
+    let fd: number;
+    try {
+      fd = openSync(dir.at(name), APPEND | constants.O_NOFOLLOW, 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ELOOP' && code !== 'EMLINK') throw fail(reason(err), err);
+      const link = lstatSync(dir.at(name));
+      if (dir.userControlled || !trustedOwners({ isDefault: false }).has(link.uid)) {
+        throw fail(`it is a symbolic link owned by uid ${link.uid}; refusing to follow it`);
+      }
+      fd = openSync(dir.at(name), APPEND, 0o644);
+    }
+    const st = fstatSync(fd);
+    if (!trustedOwners({ isDefault: false, uid: creds.uid }).has(st.uid) || st.isDirectory()) {
+      closeSync(fd);
+      throw fail(st.isDirectory() ? 'it is a directory' : `it is owned by uid ${st.uid}, ${expectedOwner({ isDefault: false, uid: creds.uid })}; refusing to trust it`);
+    }
+    return fd;
+  } finally {
+    dir.close();
+  }
+}
+
 function openOutputs(req: SpawnRequest): Outputs {
   const opened = new Map<string, number>();
   const open = (option: string, path: string | undefined): number | 'ignore' | 'inherit' => {
@@ -54,12 +101,12 @@ function openOutputs(req: SpawnRequest): Outputs {
     const existing = opened.get(path);
     if (existing !== undefined) return existing;
     try {
-      const fd = openSync(path, 'a', 0o644);
+      const fd = openOutputFile(path, option, req.outputsFor ?? req.credentials ?? NO_CHANGE);
       opened.set(path, fd);
       return fd;
     } catch (err) {
       for (const fd of opened.values()) closeSync(fd);
-      throw new DaemonError('output-unwritable', `Cannot open ${option} file ${path}: ${reason(err)}`, { cause: err });
+      throw err;
     }
   };
   const stdout = open('--stdout', req.stdoutFile);

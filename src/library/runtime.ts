@@ -7,6 +7,7 @@ import { activationFds, sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { spawnProcess } from '../engine/spawn.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
+import { placeOf } from '../piddir.js';
 import { readStat } from '../proc.js';
 import { waitGone } from '../stop.js';
 import { dieOf, signalNumber } from '../signals.js';
@@ -194,7 +195,7 @@ export class WorkerRuntime {
   }
 
   private releasePidFile(): void {
-    if (this.phase.name !== 'handed-over') removePidFileIfOwn(this.ctx.config.pidFile, process.pid);
+    if (this.phase.name !== 'handed-over') removePidFileIfOwn(this.ctx.config.pidFile, process.pid, placeOf(this.ctx.config));
   }
 
   /** Restart in place, the same argv and env; this process ends with `Shutting down for reload`. */
@@ -236,7 +237,7 @@ export class WorkerRuntime {
     }
     if (!this.transition({ name: 'handed-over' })) return NEVER;
     child.unref();
-    writePidFile(config.pidFile, child.pid, st.startTime);
+    writePidFile(config.pidFile, child.pid, st.startTime, placeOf(config));
     return this.leave('Shutting down for reload', 0, 0);
   }
 
@@ -280,12 +281,12 @@ export class WorkerRuntime {
       error(message);
       // The old process still runs: the pid file goes back to naming it, so nothing is untracked.
       const old = readStat(oldPid);
-      if (old !== null) writePidFile(config.pidFile, oldPid, old.startTime);
+      if (old !== null) writePidFile(config.pidFile, oldPid, old.startTime, placeOf(config));
       this.transition({ name: 'handed-over' });
       this.callCallbackSync(message, 1);
       process.exit(1);
     }
-    writePidFile(config.pidFile, process.pid, self.startTime);
+    writePidFile(config.pidFile, process.pid, self.startTime, placeOf(config));
     out(`Reloading ${config.name} ... OK\n`);
   }
 }
