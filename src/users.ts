@@ -5,6 +5,9 @@ export interface UserEntry {
   name: string | undefined;
   uid: number;
   gid: number | undefined;
+  /** The passwd home directory and login shell; undefined for a uid with no passwd entry. */
+  home: string | undefined;
+  shell: string | undefined;
 }
 
 function table(path: string): string[][] {
@@ -23,8 +26,8 @@ const isId = (s: string) => /^\d+$/.test(s) && Number(s) < 2 ** 32 - 1;
 export function lookupUser(spec: string): UserEntry | undefined {
   const rows = table('/etc/passwd');
   const row = isId(spec) ? rows.find((r) => r[2] === spec) : rows.find((r) => r[0] === spec);
-  if (row) return { name: row[0], uid: Number(row[2]), gid: Number(row[3]) };
-  return isId(spec) ? { name: undefined, uid: Number(spec), gid: undefined } : undefined;
+  if (row) return { name: row[0], uid: Number(row[2]), gid: Number(row[3]), home: row[5], shell: row[6] };
+  return isId(spec) ? { name: undefined, uid: Number(spec), gid: undefined, home: undefined, shell: undefined } : undefined;
 }
 
 export function lookupGroup(spec: string): number | undefined {

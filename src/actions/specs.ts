@@ -1,12 +1,14 @@
 // ActionOptions to what the engines take: the command part of any launch (start, run), and the
 // detach engine's whole spec with its readiness rule.
+import { environmentFor } from '../engine/credentials.js';
 import type { ActionOptions, CommandSpec, LaunchSpec } from '../types.js';
 
 export function commandSpecFrom(opts: ActionOptions): CommandSpec {
   return {
     name: opts.name,
     argv: opts.command,
-    env: opts.env ?? process.env,
+    // Under --user: that user's HOME, USER, LOGNAME, SHELL, for the command and its --ready-cmd.
+    env: environmentFor(opts.credentials, opts.env ?? process.env),
     cwd: opts.workDir,
     umask: opts.umask,
     credentials: opts.credentials,

@@ -1,6 +1,8 @@
 // Dropping privileges before the command runs: Node can only setuid/setgid a child without
 // setting its supplementary groups properly, so the command is exec'd through util-linux setpriv.
-// The library in front drops them in its own process, with the same groups policy.
+// The library in front drops them in its own process, with the same groups policy. Either way the
+// gid always changes too (the user's passwd gid, or --group), and the command gets the user's own
+// HOME, USER, LOGNAME and SHELL (environmentFor), readiness probes included.
 import { existsSync } from 'node:fs';
 import { DaemonError } from '../errors.js';
 import { warn } from '../log.js';
@@ -24,6 +26,10 @@ export function withCredentials(argv: string[], creds: Credentials, parentDeathS
     }
     throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
   }
+  if (uid !== undefined && gid === undefined) {
+    // setpriv --reuid alone keeps the caller's gid (root's 0): the option checks refuse this first.
+    throw new DaemonError('usage', `uid ${uid} has no passwd entry, so no group of its own: give --group too`, { exitCode: 2 });
+  }
   const prefix = [SETPRIV];
   if (uid !== undefined) prefix.push(`--reuid=${uid}`);
   if (gid !== undefined) prefix.push(`--regid=${gid}`);
@@ -42,6 +48,28 @@ export function withCredentials(argv: string[], creds: Credentials, parentDeathS
  */
 const PARENT_STILL_THERE = '[ "$PPID" = "$1" ] || { kill -s "$2" $$; exit 1; }; shift 2; exec "$@"';
 
+/** The login variables a user's processes get from passwd, as systemd's User= sets them. */
+const LOGIN_VARS = ['HOME', 'USER', 'LOGNAME', 'SHELL'] as const;
+
+/**
+ * env for a command that runs as creds' user: HOME, USER, LOGNAME and SHELL from its passwd entry
+ * (SHELL /bin/sh when the entry names none), never the caller's. A uid with no passwd entry gets
+ * none of the four. Without a uid to change to, env as it is.
+ */
+export function environmentFor(creds: Credentials, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (creds.uid === undefined) return env;
+  const entry = creds.userName !== undefined ? lookupUser(creds.userName) : undefined;
+  const result: NodeJS.ProcessEnv = { ...env };
+  for (const key of LOGIN_VARS) delete result[key];
+  if (entry?.name !== undefined && entry.uid === creds.uid) {
+    result.HOME = entry.home || '/';
+    result.USER = entry.name;
+    result.LOGNAME = entry.name;
+    result.SHELL = entry.shell || '/bin/sh';
+  }
+  return result;
+}
+
 /** Node has process.initgroups (POSIX only); @types/node does not declare it. */
 type WithInitgroups = NodeJS.Process & { initgroups?: (user: string, extraGroup: number) => void };
 
@@ -52,9 +80,20 @@ type WithInitgroups = NodeJS.Process & { initgroups?: (user: string, extraGroup:
 export function dropPrivileges(creds: Credentials): void {
   const { uid, gid, userName } = creds;
   if (uid === undefined && gid === undefined) return;
+  if (uid !== undefined && gid === undefined) {
+    throw new DaemonError('usage', `uid ${uid} has no passwd entry, so no group of its own: give gid too`, { exitCode: 2 });
+  }
   const primary = userName !== undefined ? lookupUser(userName)?.gid : undefined;
   if (uid !== undefined && userName !== undefined && primary !== undefined) (process as WithInitgroups).initgroups?.(userName, primary);
   else process.setgroups?.([]);
   if (gid !== undefined) process.setgid?.(gid);
   if (uid !== undefined) process.setuid?.(uid);
+  // What runs in this process from now on (the worker, its probes and children) sees the user's own.
+  const env = environmentFor(creds, process.env);
+  if (env !== process.env) {
+    for (const key of LOGIN_VARS) {
+      if (env[key] === undefined) delete process.env[key];
+      else process.env[key] = env[key];
+    }
+  }
 }

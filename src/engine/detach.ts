@@ -207,7 +207,7 @@ async function awaitStartup(
   if (r.kind === 'wait' && r.probes.length > 0) {
     for (const p of r.probes) progress?.condition(probeLabel(p), `${probeLabel(p)} not yet`);
     const answered = (p: Probe) => progress?.condition(probeLabel(p), `${probeLabel(p)} ✓`);
-    conditions.push(waitForProbes(r.probes, spec.env, probing.signal, answered));
+    conditions.push(waitForProbes(r.probes, spec.env, spec.credentials, probing.signal, answered));
   }
   if (readyFd !== undefined) {
     progress?.condition('fd', `a newline on fd ${readyFd}`);

@@ -144,7 +144,7 @@ function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: S
   const probing = new AbortController();
   const waits = [...spec.probes.map(describeProbe), ...(spec.readyFd === undefined ? [] : [`a newline on fd ${spec.readyFd}`])].join(', ');
   systemd.notify(`STATUS=Waiting for ${waits}`);
-  const conditions = [waitForProbes(spec.probes, systemd.childEnv, probing.signal)];
+  const conditions = [waitForProbes(spec.probes, systemd.childEnv, spec.credentials, probing.signal)];
   if (spec.readyFd !== undefined) conditions.push(newlineOn(child.stdio[spec.readyFd] as Readable));
   void Promise.all(conditions).then((results) => results.every(Boolean) && announce(`, ${waits} ready`));
   return () => {

@@ -3,7 +3,7 @@
 // and abandoned the moment the caller stops waiting (the daemon died, or the timeout passed).
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { Probe } from '../types.js';
+import type { Credentials, Probe } from '../types.js';
 import { spawnProcess } from './spawn.js';
 
 const FIRST_DELAY_MS = 10;
@@ -27,9 +27,10 @@ function tryPort(host: string, port: number, signal: AbortSignal): Promise<boole
   });
 }
 
-function tryCommand(command: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<boolean> {
+function tryCommand(command: string, env: NodeJS.ProcessEnv, credentials: Credentials | undefined, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    const { child } = spawnProcess({ argv: ['/bin/sh', '-c', command], env, stdin: 'ignore', otherwise: 'ignore' });
+    // As the daemon's --user/--group (through setpriv), never with the caller's privileges.
+    const { child } = spawnProcess({ argv: ['/bin/sh', '-c', command], env, credentials, stdin: 'ignore', otherwise: 'ignore' });
     // Our own probe process: a TERM when it overstays or the wait is over.
     const stop = () => child.kill('SIGTERM');
     const timer = setTimeout(stop, ATTEMPT_TIMEOUT_MS);
@@ -43,16 +44,20 @@ function tryCommand(command: string, env: NodeJS.ProcessEnv, signal: AbortSignal
   });
 }
 
-function attempt(p: Probe, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<boolean> {
+function attempt(p: Probe, env: NodeJS.ProcessEnv, credentials: Credentials | undefined, signal: AbortSignal): Promise<boolean> {
   if (p.kind === 'port') return tryPort(p.host, p.port, signal);
   if (p.kind === 'file') return Promise.resolve(existsSync(p.path));
-  return tryCommand(p.command, env, signal);
+  return tryCommand(p.command, env, credentials, signal);
 }
 
-/** Resolves true once every probe has succeeded (each once), false if aborted first. */
+/**
+ * Resolves true once every probe has succeeded (each once), false if aborted first. A command probe
+ * runs with env, as credentials' user and group when given (the daemon's own).
+ */
 export async function waitForProbes(
   probes: Probe[],
   env: NodeJS.ProcessEnv,
+  credentials: Credentials | undefined,
   signal: AbortSignal,
   onAnswer: (p: Probe) => void = () => {},
 ): Promise<boolean> {
@@ -60,7 +65,7 @@ export async function waitForProbes(
   let delay = FIRST_DELAY_MS;
   while (!signal.aborted) {
     for (const p of [...pending]) {
-      if (await attempt(p, env, signal)) {
+      if (await attempt(p, env, credentials, signal)) {
         pending.delete(p);
         onAnswer(p);
       }

@@ -6,6 +6,7 @@ import { DaemonError } from '../errors.js';
 import { jsTypeOf, KINDS } from '../options/kinds.js';
 import { LIBRARY_OPTIONS, valueOf } from '../options/registry.js';
 import { toActionOptions, type Values } from '../options/resolve.js';
+import { userLacksGroup } from '../options/values.js';
 import type { ActionOptions } from '../types.js';
 
 export type Worker = () => unknown;
@@ -87,6 +88,9 @@ export function checkDaemonOptions(options: DaemonOptions): Values {
       if (err instanceof DaemonError) throw badOption(key, kind.expected, value);
       throw err;
     }
+  }
+  if (userLacksGroup(values.uid as string | undefined, values.gid as string | undefined)) {
+    throw new TypeError(`Daemon option 'uid' ${describe(options.uid)} has no passwd entry, so no group of its own: give 'gid' too`);
   }
   return values;
 }

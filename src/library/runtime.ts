@@ -93,8 +93,9 @@ export class WorkerRuntime {
     const { config } = this.ctx;
     this.installHandlers();
     if (this.underSystemd && !config.notify) {
+      // In front: this process already runs as uid/gid, with their environment (dropPrivileges).
       if (config.probes.length > 0) {
-        void waitForProbes(config.probes, process.env, new AbortController().signal).then((ok) => ok && this.ready());
+        void waitForProbes(config.probes, process.env, undefined, new AbortController().signal).then((ok) => ok && this.ready());
       } else {
         setTimeout(() => this.ready(), config.grace * 1000).unref();
       }

@@ -8,7 +8,7 @@ import { ACTIONS, type Action, type ActionOptions } from '../types.js';
 import { KINDS } from './kinds.js';
 import { CLI_OPTIONS, type OptionDef } from './registry.js';
 import { toActionOptions, type Values } from './resolve.js';
-import { checkDirectory } from './values.js';
+import { checkDirectory, userLacksGroup } from './values.js';
 
 const NEEDS_COMMAND: readonly Action[] = ['start', 'restart', 'run'];
 
@@ -84,6 +84,9 @@ export function parseCli(argv: string[]): ParsedCli {
 
   const values = parseFlagValues(raw, CLI_OPTIONS, action);
   if (NEEDS_COMMAND.includes(action) && command.length === 0) throw usageError(`${action} needs a command after '--'`);
+  if (NEEDS_COMMAND.includes(action) && userLacksGroup(values.uid as string | undefined, values.gid as string | undefined)) {
+    throw usageError(`--user ${values.uid as string} has no passwd entry, so no group of its own: give --group too`);
+  }
   for (const o of CLI_OPTIONS) {
     if (o.kind === 'directory' && values[o.key] !== undefined) checkDirectory(`--${o.flag}`, values[o.key] as string);
   }

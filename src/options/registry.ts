@@ -78,7 +78,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     key: 'uid', flag: 'user', arg: 'USER', kind: 'user', actions: ALL, library: true, script: false,
-    help: 'run the command as USER (name or uid)',
+    help: 'run the command as USER (name or uid; a uid with no passwd entry needs --group)',
     helpFor: { stop: OWNER_HELP, status: OWNER_HELP, reload: OWNER_HELP },
   },
   {
@@ -123,7 +123,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     key: 'readyCmd', flag: 'ready-cmd', arg: "'CMD'", kind: 'command', actions: LAUNCH, library: true, script: false,
-    multiple: true, help: 'probe: ready once CMD (run by /bin/sh) exits 0',
+    multiple: true, help: 'probe: ready once CMD (run by /bin/sh, as --user/--group) exits 0',
   },
   {
     key: 'readyFd', flag: 'ready-fd', arg: 'N', kind: 'fd', actions: LAUNCH, library: false, script: false,

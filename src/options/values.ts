@@ -68,6 +68,14 @@ export function parseGroup(option: string, value: string | number): string {
   return text;
 }
 
+/**
+ * A uid with no passwd entry has no group of its own: alone, it would leave the command in the
+ * caller's group (root's gid 0). So a launch with such a --user needs --group.
+ */
+export function userLacksGroup(user: string | undefined, group: string | undefined): boolean {
+  return user !== undefined && group === undefined && lookupUser(user)?.name === undefined;
+}
+
 /** Checked names or ids (parseUser, parseGroup) to the credentials a launch drops to. */
 export function resolveCredentials(user: string | undefined, group: string | undefined): Credentials {
   const creds: Credentials = { uid: undefined, gid: undefined, userName: undefined };
