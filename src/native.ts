@@ -18,6 +18,7 @@ interface Libc {
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
   recvmsg: (fd: number, msg: unknown, flags: number) => number;
   close: (fd: number) => number;
+  shutdown: (fd: number, how: number) => number;
   execve: (path: string, argv: (string | null)[], envp: (string | null)[]) => number;
 }
 
@@ -48,6 +49,7 @@ function load(): Libc | null {
       setsockopt: lib.func('int setsockopt(int, int, int, const uint8_t *value, uint32_t len)'),
       recvmsg: lib.func('long recvmsg(int, void *msg, int flags)'),
       close: lib.func('int close(int)'),
+      shutdown: lib.func('int shutdown(int, int)'),
       execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
     };
   } catch (err) {
@@ -234,6 +236,7 @@ export async function waitReadable(fds: number[], timeoutMs: number): Promise<nu
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
 const SOCK_CLOEXEC = 0o2000000;
+const SOCK_NONBLOCK = 0o4000;
 const MSG_DONTWAIT = 0x40;
 const SOL_SOCKET = 1;
 const SO_PASSCRED = 16;
@@ -250,29 +253,35 @@ function unixAddress(address: string): { buf: Buffer; len: number } | undefined 
   return { buf, len: 2 + (abstract ? 1 : 0) + name.length + (abstract ? 0 : 1) };
 }
 
-/** Sends one datagram to an AF_UNIX socket (path or @abstract). Returns 0 or an errno. */
+/** sendDatagram's answer when the receiver's queue is full (try again later). */
+export const EAGAIN = 11;
+
+/**
+ * Sends one datagram to an AF_UNIX socket (path or @abstract) without ever waiting: a receiver
+ * whose queue is full (a flooded or stalled one) gives EAGAIN at once. Returns 0 or an errno.
+ */
 export function sendDatagram(address: string, payload: Buffer): number {
   const c = load();
   if (c === null) return 38;
   const addr = unixAddress(address);
   if (addr === undefined) return 22; // EINVAL
-  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return c.errno();
   try {
-    const n = Number(c.sendto(fd, payload, payload.length, MSG_NOSIGNAL, addr.buf, addr.len));
+    const n = Number(c.sendto(fd, payload, payload.length, MSG_NOSIGNAL | MSG_DONTWAIT, addr.buf, addr.len));
     return n < 0 ? c.errno() : 0;
   } finally {
     c.close(fd);
   }
 }
 
-/** A bound AF_UNIX datagram socket (close-on-exec) that is told each sender's credentials, or -1 with the reason. */
+/** A bound AF_UNIX datagram socket (close-on-exec, non-blocking) that is told each sender's credentials, or -1 with the reason. */
 export function bindDatagram(address: string): { fd: number; error?: string } {
   const c = load();
   if (c === null) return { fd: -1, error: loadError };
   const addr = unixAddress(address);
   if (addr === undefined) return { fd: -1, error: `bad socket address ${address}` };
-  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return { fd: -1, error: `socket() failed (errno ${c.errno()})` };
   const failed = c.bind(fd, addr.buf, addr.len) !== 0 ? 'bind' : c.setsockopt(fd, SOL_SOCKET, SO_PASSCRED, Buffer.from([1, 0, 0, 0]), 4) !== 0 ? 'SO_PASSCRED' : undefined;
   if (failed !== undefined) {
@@ -367,4 +376,13 @@ export function receiveDatagram(fd: number): Datagram | undefined {
 
 export function closeFd(fd: number): void {
   load()?.close(fd);
+}
+
+/**
+ * shutdown(fd, SHUT_RDWR) on a bound datagram socket: a poll() waiting on it (on a worker thread)
+ * returns at once, and senders get an error instead of queueing. Never waits. The fd stays open.
+ */
+export function shutdownSocket(fd: number): boolean {
+  const c = load();
+  return c !== null && c.shutdown(fd, 2 /* SHUT_RDWR */) === 0;
 }

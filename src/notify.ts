@@ -2,7 +2,7 @@
 // engine binds so a daemon can say READY=1 to the `start` that is waiting for it. Node has no
 // AF_UNIX datagram sockets, hence the native layer.
 import { warn } from './log.js';
-import { bindDatagram, closeFd, receiveDatagram, sendDatagram, waitReadable, type Datagram } from './native.js';
+import { bindDatagram, closeFd, receiveDatagram, sendDatagram, shutdownSocket, waitReadable, type Datagram } from './native.js';
 import { isDescendantOf } from './proc.js';
 
 /** Sends one notification (e.g. "READY=1\nSTATUS=up"). False when there is no socket or it failed. */
@@ -41,20 +41,28 @@ export function parseNotify(payload: Buffer): NotifyFields {
   return fields;
 }
 
-const WAKE = 'X_DAEMONOCLE_WAKE=1';
+/** Datagrams read per turn of the event loop: a flood cannot starve timers and signal handlers. */
+const PER_TURN = 64;
+/** Distinct ignored senders warned about; past this, one line says further ones are not shown. */
+const WARNED_SENDERS = 5;
 
 /**
  * Who may notify: any process under this one (the daemon or `run`'s child, and what they start,
  * whatever user they become), or a process of a user named here (root, the caller, the `--user`
  * the command runs as) for a sender that is already gone. The socket's name is no secret (it is
  * in /proc/net/unix), so without this another user could say READY=1 for a daemon that is not.
+ * The uid is checked first: it costs nothing, the ancestry walk reads /proc.
  */
 function trustedSender(sender: Datagram, uids: number[]): boolean {
   if (sender.pid <= 0) return false;
-  return isDescendantOf(sender.pid, process.pid) || uids.includes(sender.uid);
+  return uids.includes(sender.uid) || isDescendantOf(sender.pid, process.pid);
 }
 
-/** A private notification socket, bound in the abstract namespace (nothing to clean up on disk). */
+/**
+ * A private notification socket, bound in the abstract namespace (nothing to clean up on disk).
+ * Nothing a sender does can block it: the socket is non-blocking, a flood is read at most
+ * PER_TURN datagrams per turn of the event loop, and close() never sends to it or waits on it.
+ */
 export class NotifyServer {
   readonly address: string;
   private readonly fd: number;
@@ -82,38 +90,75 @@ export class NotifyServer {
     return fd < 0 ? (error ?? 'cannot bind a notify socket') : new NotifyServer(address, fd, uids);
   }
 
-  /** Calls onMessage for each datagram from a trusted sender until close(); warns once about each other sender. */
+  /**
+   * Calls onMessage for each datagram from a trusted sender until close(); warns once about each
+   * other sender, for the first few of them.
+   */
   listen(onMessage: (fields: NotifyFields) => void): void {
-    const refused = new Set<number>();
+    const refused = new Refused();
     this.loop = (async () => {
-      while (!this.closed) {
-        await waitReadable([this.fd], 60_000);
-        for (let msg = receiveDatagram(this.fd); msg !== undefined; msg = receiveDatagram(this.fd)) {
-          // The sender is checked before its fds are closed: systemd-notify waits for its
-          // barrier's fd to close, so until then it is alive, and its ancestry can be read.
-          if (!this.closed) this.handle(msg, onMessage, refused);
-          for (const fd of msg.fds) closeFd(fd);
+      try {
+        while (!this.closed) {
+          // The poll runs on a worker thread: awaiting it is a turn of the event loop, so timers
+          // and signal handlers run between one batch and the next. close() wakes it (shutdown).
+          await waitReadable([this.fd], 60_000);
+          // Within one batch (a moment: no pid is reused in it) a refused pid is not walked again.
+          const refusedNow = new Set<number>();
+          for (let n = 0; n < PER_TURN && !this.closed; n++) {
+            const msg = receiveDatagram(this.fd);
+            if (msg === undefined) break;
+            // The sender is checked before its fds are closed: systemd-notify waits for its
+            // barrier's fd to close, so until then it is alive, and its ancestry can be read.
+            try {
+              this.handle(msg, onMessage, refused, refusedNow);
+            } finally {
+              for (const fd of msg.fds) closeFd(fd);
+            }
+          }
         }
+      } finally {
+        closeFd(this.fd);
       }
     })();
   }
 
-  private handle(msg: Datagram, onMessage: (fields: NotifyFields) => void, refused: Set<number>): void {
-    if (!trustedSender(msg, this.uids)) {
-      if (!refused.has(msg.pid)) warn(`Ignored a notification from PID ${msg.pid} (uid ${msg.uid}): not the command or a process it started`);
-      refused.add(msg.pid);
+  private handle(msg: Datagram, onMessage: (fields: NotifyFields) => void, refused: Refused, refusedNow: Set<number>): void {
+    if (refusedNow.has(msg.pid) || !trustedSender(msg, this.uids)) {
+      refusedNow.add(msg.pid);
+      refused.note(msg);
       return;
     }
-    const fields = parseNotify(msg.data);
-    if (fields.X_DAEMONOCLE_WAKE === undefined) onMessage(fields);
+    onMessage(parseNotify(msg.data));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // Wake the poll waiting on a worker thread, so the event loop is free to end.
-    sendDatagram(this.address, Buffer.from(WAKE));
-    await this.loop;
-    closeFd(this.fd);
+  /**
+   * Stops listening at once: nothing more is read or handed on. Never sends to the socket (whose
+   * queue a flood may hold full) and never waits on it: shutdown() wakes the poll, and the fd is
+   * closed when the poll has let go of it. The promise resolves then (promptly).
+   */
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      if (this.loop === undefined) closeFd(this.fd);
+      else shutdownSocket(this.fd);
+    }
+    return this.loop ?? Promise.resolve();
+  }
+}
+
+/** The ignored senders of one socket: a WARNING for each of the first few, then one saying the rest are not shown. */
+class Refused {
+  private readonly warned = new Set<number>();
+  private silent = false;
+
+  note(msg: Datagram): void {
+    if (this.silent || this.warned.has(msg.pid)) return;
+    if (this.warned.size < WARNED_SENDERS) {
+      this.warned.add(msg.pid);
+      warn(`Ignored a notification from PID ${msg.pid} (uid ${msg.uid}): not the command or a process it started`);
+    } else {
+      this.silent = true;
+      warn(`Ignored notifications from more than ${WARNED_SENDERS} senders; further ones are not shown`);
+    }
   }
 }
