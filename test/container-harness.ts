@@ -12,6 +12,14 @@ const CACHE = join(process.env.DAEMONOCLE_CI_CACHE ?? join(homedir(), '.cache', 
 const CONF = join(CACHE, 'containers.conf');
 const PACKAGES = ['podman', 'runc', 'catatonit', 'debootstrap'];
 
+/** The base image pinned by digest, as the examples are built FROM it (`--build-arg BASE=...`):
+ *  the very image prepareEngine made, not whatever carries its tag by then. */
+export async function pinnedBase(): Promise<string> {
+  const digest = (await podman(['image', 'inspect', BASE_IMAGE, '--format', '{{.Digest}}'])).stdout.trim();
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`no digest for ${BASE_IMAGE}: '${digest}'`);
+  return `${BASE_IMAGE}@${digest}`;
+}
+
 export const podmanEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CONTAINERS_CONF: CONF });
 
 export async function podman(args: string[], options: { reject?: boolean; timeout?: number } = {}) {

@@ -1,9 +1,10 @@
 // The docker/ example, built and run under a real container engine (rootful Podman), as a user
 // runs `docker build` / `docker run` / `docker stop`.
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT, unavailable } from './helpers.js';
-import { BASE_IMAGE, podman, prepareEngine } from './container-harness.js';
+import { pinnedBase, podman, prepareEngine } from './container-harness.js';
 
 // A fresh machine builds the base image first (debootstrap): allow for it.
 t.setTimeout(15 * 60_000);
@@ -27,10 +28,20 @@ async function exitCodeOf(container: string): Promise<number> {
   return Number((await podman(['inspect', container, '--format', '{{.State.ExitCode}}'])).stdout.trim());
 }
 
+// What the Dockerfile says, checked without an engine: the app is not root, the base is pinned.
+t.test('docker/Dockerfile: a numeric non-root USER, a base pinned to an exact release', async (t) => {
+  const text = readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8');
+  const users = [...text.matchAll(/^USER\s+(\S+)\s*$/gm)].map((m) => m[1]);
+  t.same(users, ['10001:10001'], 'one USER, uid:gid numeric (runAsNonRoot can verify it), not 0');
+  const base = /^ARG BASE=(\S+)\s*$/m.exec(text)?.[1] ?? '';
+  t.match(base, /^node:\d+\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/, `default base ${base}: an exact Node release, not a moving tag`);
+  t.match(text, /^FROM \$\{BASE\}$/m, 'FROM that ARG');
+});
+
 if (canRunContainers()) {
   t.before(async () => {
     await prepareEngine((line) => t.comment(line));
-    await podman(['build', '--network', 'none', '--format', 'docker', '-f', 'docker/Dockerfile', '--build-arg', `BASE=${BASE_IMAGE}`, '-t', IMAGE, ROOT], { timeout: 300_000 });
+    await podman(['build', '--network', 'none', '--format', 'docker', '-f', 'docker/Dockerfile', '--build-arg', `BASE=${await pinnedBase()}`, '-t', IMAGE, ROOT], { timeout: 300_000 });
   });
   t.teardown(async () => {
     if (containers.length > 0) await podman(['rm', '-f', '-t', '0', ...containers], { reject: false });
@@ -120,6 +131,12 @@ if (canRunContainers()) {
     t.equal(health.exitCode, 0, `healthy (${health.stdout.trim()})`);
     const status = await podman(['exec', c, 'daemonocle', 'status', '--name', 'app', '--pid-file', '/run/daemonocle/app.pid']);
     t.match(status.stdout, /^app -- pid: 1, status: \w+, uptime: /);
+    // Not root: the image's USER, the wrapper (PID 1) and the app (its child), and the pid file.
+    t.equal((await podman(['image', 'inspect', IMAGE, '--format', '{{.Config.User}}'])).stdout.trim(), '10001:10001', 'the image USER');
+    const ids = await podman(['exec', c, 'sh', '-c',
+      'app=$(cat /proc/1/task/*/children); for p in 1 $app; do grep -E "^(Uid|Gid):" /proc/$p/status | tr -s "\t" " "; done; stat -c "%u:%g %a" /run/daemonocle /run/daemonocle/app.pid']);
+    t.equal(ids.stdout, 'Uid: 10001 10001 10001 10001\nGid: 10001 10001 10001 10001\n'.repeat(2) + '10001:10001 755\n10001:10001 644',
+      'PID 1 and the app run as 10001:10001 (real, effective, saved, fs), in their own pid directory');
     await podman(['stop', '-t', '10', c]);
   });
 }

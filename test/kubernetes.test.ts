@@ -2,12 +2,15 @@
 // image built registry-free and tagged as the manifest names it): daemonocle run is the pod's
 // PID 1, the liveness probe is `daemonocle status`, the security context holds (a non-root user, a
 // read-only root, no capabilities, the pid file in the emptyDir), orphans are reaped, and a pod
-// stop runs the app's TERM handler well inside the grace period.
+// stop runs the app's TERM handler well inside the grace period. The manifest itself passes each
+// control of the Pod Security Standards' "restricted" profile, read from the file (no engine).
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, unavailable } from './helpers.js';
-import { BASE_IMAGE, podman, prepareEngine } from './container-harness.js';
+import { pinnedBase, podman, prepareEngine } from './container-harness.js';
+import { CONTROLS, podOf } from './pod-security.js';
+import { parseYaml } from './yaml-lite.js';
 
 // A fresh machine builds the base image first (debootstrap): allow for it.
 t.setTimeout(15 * 60_000);
@@ -35,12 +38,62 @@ async function waitForLog(container: string, text: string): Promise<void> {
   }
 }
 
+t.test('the manifest passes Pod Security "restricted", control by control', async (t) => {
+  const doc = parseYaml(readFileSync(MANIFEST, 'utf8'));
+  const pod = podOf(doc);
+  t.ok(Array.isArray(pod.spec.containers) && pod.spec.containers.length > 0, 'a pod template with containers');
+  for (const control of CONTROLS) t.same(control.check(pod), [], `${control.profile}: ${control.name} (${control.rule})`);
+  // Not a control of the profile, but nothing in the pod needs the API.
+  t.equal(pod.spec.automountServiceAccountToken, false, 'automountServiceAccountToken: false');
+});
+
+t.test('the restricted checks are not vacuous: a pod that breaks every control fails every one', async (t) => {
+  const bad = parseYaml(`
+kind: Pod
+metadata:
+  annotations:
+    container.apparmor.security.beta.kubernetes.io/app: unconfined
+spec:
+  hostPID: true
+  securityContext:
+    runAsUser: 0
+    seccompProfile:
+      type: Unconfined
+    sysctls:
+      - name: kernel.msgmax
+        value: "1"
+  containers:
+    - name: app
+      ports:
+        - containerPort: 80
+          hostPort: 80
+      securityContext:
+        privileged: true
+        procMount: Unmasked
+        allowPrivilegeEscalation: true
+        runAsNonRoot: false
+        windowsOptions:
+          hostProcess: true
+        seLinuxOptions:
+          role: sysadm_r
+        appArmorProfile:
+          type: Unconfined
+        capabilities:
+          add: ["SYS_ADMIN"]
+  volumes:
+    - name: root
+      hostPath:
+        path: /
+`);
+  for (const control of CONTROLS) t.not(control.check(podOf(bad)).length, 0, `${control.profile}: ${control.name} caught`);
+});
+
 if (canRunContainers()) {
   let pod = '';
   let app = '';
   t.before(async () => {
     await prepareEngine((line) => t.comment(line));
-    await podman(['build', '--network', 'none', '--format', 'docker', '-f', 'docker/Dockerfile', '--build-arg', `BASE=${BASE_IMAGE}`, '-t', IMAGE, ROOT], { timeout: 300_000 });
+    await podman(['build', '--network', 'none', '--format', 'docker', '-f', 'docker/Dockerfile', '--build-arg', `BASE=${await pinnedBase()}`, '-t', IMAGE, ROOT], { timeout: 300_000 });
     const played = await podman(['kube', 'play', MANIFEST], { timeout: 120_000 });
     pod = /^Pod:\n([0-9a-f]{64})$/m.exec(played.stdout)?.[1] ?? '';
     app = /^Container:\n([0-9a-f]{64})$/m.exec(played.stdout)?.[1] ?? '';
@@ -64,6 +117,10 @@ if (canRunContainers()) {
     t.equal(who.stdout, '10001\n10001\nCapEff:\t0000000000000000\n10001 755\n10001 644\n1', 'uid and gid 10001, no capabilities, the pid file theirs, naming PID 1');
     const root = await exec(app, 'touch /written 2>&1');
     t.match(root.stdout, /Read-only file system/, 'the root file system is read-only');
+    // What the restricted fields became in the played container (PID 1 and the app, its child).
+    const played = await exec(app, 'for p in 1 $(cat /proc/1/task/*/children); do grep -E "^(Uid|NoNewPrivs|Seccomp|CapBnd):" /proc/$p/status | tr -s "\t" " "; done; ls /var/run/secrets/kubernetes.io 2>&1 | head -1');
+    t.equal(played.stdout, 'Uid: 10001 10001 10001 10001\nCapBnd: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n'.repeat(2) + 'ls: cannot access \'/var/run/secrets/kubernetes.io\': No such file or directory',
+      'wrapper and app: uid 10001, no capabilities even in the bounding set, no new privileges, a seccomp filter; no service account token');
   });
 
   t.test('the liveness probe (daemonocle status) is healthy', async (t) => {
