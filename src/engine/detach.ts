@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DaemonError, reason } from '../errors.js';
+import { DaemonError, reason, usageError } from '../errors.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../native.js';
 import { removePidFileIfOwn, type PidLock } from '../pidfile.js';
 import { NotifyServer } from '../notify.js';
@@ -89,7 +89,7 @@ type Notify = { server: NotifyServer; ready: Promise<void> } | undefined;
 export async function launchDetached(spec: LaunchSpec, lock: PidLock | undefined, progress?: StartProgress): Promise<StartOutcome> {
   const command = resolveCommand(spec.argv, spec.env);
   const readyFd = spec.readiness.kind === 'wait' ? spec.readiness.readyFd : undefined;
-  const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock);
+  const fds = helperFds(spec.keepFds, readyFd, lock);
   const notify = openNotify(spec, progress);
   try {
     const subreaping = setChildSubreaper();
@@ -112,10 +112,25 @@ interface HelperFds {
   lock: { at: number; fd: number } | undefined;
 }
 
-/** Two fds in 3..9 (the shell's redirection range) not taken by --keep-fds. */
-function helperFds(keep: number[], lock: PidLock | undefined): HelperFds {
-  const free = [9, 8, 7, 6, 5, 4, 3].filter((fd) => !keep.includes(fd));
-  if (free.length < 2) throw new DaemonError('usage', '--keep-fds may use at most five of the fds 3-9', { exitCode: 2 });
+/** The fds in 3..9 (the shell's redirection range) that --keep-fds and --ready-fd leave free. */
+function freeHelperFds(keepFds: readonly number[], readyFd: number | undefined): number[] {
+  return [9, 8, 7, 6, 5, 4, 3].filter((fd) => !keepFds.includes(fd) && fd !== readyFd);
+}
+
+/**
+ * The session leader needs two of the fds 3-9 for itself: a usage error, checked before anything
+ * is printed, locked or created (start and restart call it first).
+ */
+export function checkDetachFds(keepFds: readonly number[], readyFd: number | undefined): void {
+  if (freeHelperFds(keepFds, readyFd).length < 2) {
+    throw usageError(`--keep-fds${readyFd === undefined ? '' : ' and --ready-fd'} may use at most five of the fds 3-9`);
+  }
+}
+
+/** Two fds in 3..9 not taken by --keep-fds (or --ready-fd). */
+function helperFds(keepFds: number[], readyFd: number | undefined, lock: PidLock | undefined): HelperFds {
+  checkDetachFds(keepFds, readyFd);
+  const free = freeHelperFds(keepFds, readyFd);
   return { pipe: free[0]!, lock: lock ? { at: free[1]!, fd: lock.fd } : undefined };
 }
 
