@@ -3,7 +3,7 @@
 // detach engine with WORKER_ENV set; in that re-run, start/restart/run mean "be the daemon".
 import { fstatSync } from 'node:fs';
 import { DaemonError, EXIT, usageError } from './errors.js';
-import { out, warn } from './log.js';
+import { escapeForTerminal, out, warn } from './log.js';
 import { userFds } from './fds.js';
 import { dropPrivileges } from './engine/credentials.js';
 import { claimPidFile, writePidFile } from './pidfile.js';
@@ -201,7 +201,7 @@ export class Daemon {
     }
     process.umask(c.umask);
     dropPrivileges(c.credentials);
-    out(reexecuted ? `Reloading ${c.name} ... OK\n` : `Starting ${c.name} ... OK\n`);
+    out(`${reexecuted ? 'Reloading' : 'Starting'} ${escapeForTerminal(c.name)} ... OK\n`);
     const notifySocket = process.env.NOTIFY_SOCKET;
     delete process.env.NOTIFY_SOCKET;
     this.runtime = new WorkerRuntime({ config: c, notifySocket, inFront: true, originCwd: process.cwd() });

@@ -13,6 +13,10 @@ export type DaemonErrorCode =
   | 'pidfile-unwritable'
   | 'output-unwritable'
   | 'command-unusable'
+  /** A signal the caller may not send (the daemon runs as another user). */
+  | 'not-permitted'
+  /** What the environment hands on is unusable (LISTEN_FDS naming fds that are not open). */
+  | 'bad-environment'
   | 'unsupported';
 
 /**

@@ -21,6 +21,21 @@ function write(fd: number, text: string): void {
   }
 }
 
+/**
+ * Text a person reads, made safe for a terminal: C0 controls, DEL and C1 controls (U+0080-U+009F,
+ * which a terminal may take as CSI and friends) become `\xNN`, a newline `\n` and a tab `\t`, so a
+ * name, path or command line can neither move the cursor, recolour or retitle the terminal, nor
+ * forge a line. Everything else, a backslash included, is left as it is (the escape is for
+ * safety, not a reversible encoding: `--json` carries the exact text). Text without control
+ * characters comes back unchanged.
+ */
+export function escapeForTerminal(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
 export const out = (text: string): void => write(1, text);
-export const warn = (message: string): void => write(2, `WARNING: ${message}\n`);
-export const error = (message: string): void => write(2, `ERROR: ${message}\n`);
+// A WARNING or ERROR is one line: every name, path and value in it is shown escaped.
+export const warn = (message: string): void => write(2, `WARNING: ${escapeForTerminal(message)}\n`);
+export const error = (message: string): void => write(2, `ERROR: ${escapeForTerminal(message)}\n`);

@@ -1,6 +1,8 @@
 // sd_notify: the client (send KEY=VALUE lines to $NOTIFY_SOCKET) and a small server the detach
 // engine binds so a daemon can say READY=1 to the `start` that is waiting for it. Node has no
 // AF_UNIX datagram sockets, hence the native layer.
+import { readdirSync, readlinkSync } from 'node:fs';
+import { DaemonError } from './errors.js';
 import { warn } from './log.js';
 import { bindDatagram, closeFd, receiveDatagram, sendDatagram, shutdownSocket, waitReadable, type Datagram } from './native.js';
 import { isDescendantOf } from './proc.js';
@@ -20,14 +22,61 @@ export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid: nu
   const usec = Number(env.WATCHDOG_USEC);
   if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
   if (env.WATCHDOG_PID !== undefined && Number(env.WATCHDOG_PID) !== pid) return undefined;
-  return usec / 2000;
+  // A timer holds at most 2^31-1 ms (a longer one fires after 1 ms: a flood of pings). Pinging
+  // more often than half the interval is harmless.
+  return Math.min(usec / 2000, MAX_TIMER_MS);
 }
 
-/** Socket-activation fds (3, 4, ...; LISTEN_FDS of them) when LISTEN_PID names `pid`; else none. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * How many socket-activation fds (3, 4, ...) systemd passed to `pid`: LISTEN_FDS when LISTEN_PID
+ * names it (sd_listen_fds(3)'s rule), else 0. A LISTEN_FDS for us that is not a decimal count is
+ * an error, as sd_listen_fds makes it.
+ */
+export function activationCount(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): number {
+  if (env.LISTEN_PID !== String(pid) || env.LISTEN_FDS === undefined || env.LISTEN_FDS === '') return 0;
+  if (!/^\d+$/.test(env.LISTEN_FDS)) {
+    throw new DaemonError('bad-environment', `LISTEN_FDS=${env.LISTEN_FDS} is not a number of fds (socket activation)`);
+  }
+  return Number(env.LISTEN_FDS);
+}
+
+/**
+ * The socket-activation fds when LISTEN_PID names `pid`; else none. Each must be open (as
+ * sd_listen_fds(3), which fails on an fd it cannot mark) and not one of the runtime's own event
+ * fds (epoll, eventfd: anonymous inodes), which take the lowest free numbers at startup and so sit
+ * exactly where missing activation fds would be. (Close-on-exec tells nothing here: Node marks
+ * the low inherited fds close-on-exec at startup.) Otherwise a DaemonError naming LISTEN_FDS,
+ * never a spawn failing on a closed fd, nor a huge list.
+ */
 export function activationFds(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): number[] {
-  const count = Number(env.LISTEN_FDS);
-  if (env.LISTEN_PID !== String(pid) || !Number.isInteger(count) || count < 1) return [];
+  const count = activationCount(env, pid);
+  if (count === 0) return [];
+  let open: Set<number>;
+  try {
+    open = new Set(readdirSync('/proc/self/fd').map(Number));
+  } catch {
+    open = new Set();
+  }
+  // At most open.size + 1 steps: a count beyond the open fds stops at the first missing one.
+  for (let fd = 3; fd < 3 + count; fd++) {
+    if (!open.has(fd) || isAnonymousInode(fd)) {
+      throw new DaemonError(
+        'bad-environment',
+        `LISTEN_FDS=${env.LISTEN_FDS} names ${count === 1 ? 'fd 3' : `fds 3-${2 + count}`}, but fd ${fd} was not handed to this process (socket activation passes them open)`,
+      );
+    }
+  }
   return Array.from({ length: count }, (_, i) => 3 + i);
+}
+
+function isAnonymousInode(fd: number): boolean {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`).startsWith('anon_inode:');
+  } catch {
+    return true;
+  }
 }
 
 export type NotifyFields = Record<string, string>;

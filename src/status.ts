@@ -2,6 +2,7 @@
 // sampled over ~0.1 s and memory as a share of the machine's total.
 import { totalmem } from 'node:os';
 import { cpuTimeMs, groupOf, processTable, readProcText, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
+import { escapeForTerminal } from './log.js';
 import { buildTree, treeMembers, type TreeNode } from './tree.js';
 
 export interface DaemonStatus {
@@ -95,6 +96,7 @@ export function formatUptime(seconds: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h ${m % 60}m`;
 }
 
+/** The status line a person reads (the name escaped; --json has it exact). */
 export function statusLine(s: DaemonStatus): string {
-  return `${s.name} -- pid: ${s.pid}, status: ${s.status}, uptime: ${formatUptime(s.uptime)}, %cpu: ${s.cpu_percent.toFixed(1)}, %mem: ${s.memory_percent.toFixed(1)}`;
+  return `${escapeForTerminal(s.name)} -- pid: ${s.pid}, status: ${s.status}, uptime: ${formatUptime(s.uptime)}, %cpu: ${s.cpu_percent.toFixed(1)}, %mem: ${s.memory_percent.toFixed(1)}`;
 }

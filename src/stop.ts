@@ -4,7 +4,7 @@
 import { closeSync } from 'node:fs';
 import { DaemonError } from './errors.js';
 import { pidfdOpen, pidfdSendSignal, waitReadable } from './native.js';
-import { daemonAndGroup, isGone, readStat, type ProcStat } from './proc.js';
+import { daemonAndGroup, isGone, readProcText, readStat, type ProcStat } from './proc.js';
 import { SIGKILL, SIGTERM } from './signals.js';
 
 export interface StopRequest {
@@ -85,7 +85,38 @@ function tryKill(pid: number, signal: number): void {
   try {
     process.kill(pid, signal);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPERM') throw notPermitted(`Cannot signal PID ${Math.abs(pid)}`, Math.abs(pid), err);
+    if (code !== 'ESRCH') throw err;
+  }
+}
+
+/** The real uid a process runs as, from /proc (undefined when gone or unreadable). */
+function uidOf(pid: number): number | undefined {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(readProcText(`/proc/${pid}/status`));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function notPermitted(what: string, pid: number, cause?: unknown): DaemonError {
+  const uid = uidOf(pid);
+  const owner = uid === undefined ? '' : ` (it runs as uid ${uid})`;
+  return new DaemonError('not-permitted', `${what}: operation not permitted${owner}`, { cause });
+}
+
+/**
+ * Before anything is printed or sent: a daemon this caller may not signal (another user's, for a
+ * caller that is not root) is a clear ERROR naming it, not a failed kill halfway through.
+ * `doing`: "stop", "reload".
+ */
+export function assertMaySignal(pid: number, name: string, doing: string): void {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') throw notPermitted(`Cannot ${doing} ${name} (PID ${pid})`, pid, err);
   }
 }
 

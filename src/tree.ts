@@ -1,6 +1,7 @@
 // `status --tree`: the daemon's process group and every descendant of its members, drawn by
 // parent, each with its own state, %cpu and %mem. One pass over /proc finds them all; the %cpu
 // sample is the one `status` takes anyway.
+import { escapeForTerminal } from './log.js';
 import { readProcText, stateWord, type ProcStat } from './proc.js';
 
 export interface TreeNode {
@@ -41,10 +42,10 @@ function childrenByParent(table: Map<number, ProcStat>): Map<number, number[]> {
   return children;
 }
 
-/** The command line as `ps -o args` shows it: argv joined by spaces, else [comm]. */
+/** The command line as `ps -o args` shows it: argv joined by spaces (UTF-8), else [comm]. */
 export function commandLine(pid: number, comm: string): string {
   try {
-    const raw = readProcText(`/proc/${pid}/cmdline`);
+    const raw = Buffer.from(readProcText(`/proc/${pid}/cmdline`), 'latin1').toString('utf8');
     const args = raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
     if (args.length > 0) return args.join(' ');
   } catch {
@@ -79,12 +80,15 @@ export function buildTree(daemon: number, pids: number[], stats: Map<number, Pro
   return roots.map(node);
 }
 
-/** One line per process, drawn by parent; `(own group)` marks a process outside the daemon's group. */
+/**
+ * One line per process, drawn by parent; `(own group)` marks a process outside the daemon's group.
+ * The command line is shown escaped (`--json --tree` has it exact).
+ */
 export function drawTree(roots: TreeNode[], pgid: number, width?: number): string[] {
   const lines: string[] = [];
   const walk = (n: TreeNode, lead: string, branch: string) => {
     const mark = n.pgid === pgid ? '' : '(own group) ';
-    const text = `${lead}${branch}${n.pid} ${n.status} ${n.cpu_percent.toFixed(1)}% cpu ${n.memory_percent.toFixed(1)}% mem ${mark}${n.command}`;
+    const text = `${lead}${branch}${n.pid} ${n.status} ${n.cpu_percent.toFixed(1)}% cpu ${n.memory_percent.toFixed(1)}% mem ${mark}${escapeForTerminal(n.command)}`;
     lines.push(width === undefined ? text : [...text].slice(0, width).join(''));
     const below = lead + (branch === '├─' ? '│ ' : branch === '└─' ? '  ' : '');
     n.children.forEach((c, i) => walk(c, below, i === n.children.length - 1 ? '└─' : '├─'));

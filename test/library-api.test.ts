@@ -8,8 +8,8 @@ t.test('bad options throw a TypeError naming the option and the value', async (t
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ umask: '999' }, /^Daemon option 'umask' must be an octal mode between 0 and 0o777 \(0o027 or '027'\), got '999' \(string\)$/],
     [{ umask: 0o1000 }, /^Daemon option 'umask' must be .*, got 512 \(number\)$/],
-    [{ stopTimeout: '10' }, /^Daemon option 'stopTimeout' must be a number of seconds >= 0, got '10' \(string\)$/],
-    [{ grace: -1 }, /^Daemon option 'grace' must be a number of seconds >= 0, got -1 \(number\)$/],
+    [{ stopTimeout: '10' }, /^Daemon option 'stopTimeout' must be a number of seconds from 0 to 2147483, got '10' \(string\)$/],
+    [{ grace: -1 }, /^Daemon option 'grace' must be a number of seconds from 0 to 2147483, got -1 \(number\)$/],
     [{ detach: 'yes' }, /^Daemon option 'detach' must be true, false or 'auto', got 'yes' \(string\)$/],
     [{ worker: 42 }, /^Daemon option 'worker' must be a function, got 42 \(number\)$/],
     [{ name: 'a/b' }, /^Daemon option 'name' must be a non-empty name without '\/' or newlines, got 'a\/b' \(string\)$/],

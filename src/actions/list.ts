@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DaemonError, EXIT, reason } from '../errors.js';
-import { out } from '../log.js';
+import { escapeForTerminal, out } from '../log.js';
 import { defaultPidFile } from '../options/values.js';
 import { inspectPidFile } from '../pidfile.js';
 import { groupOf, processTable, type ProcStat } from '../proc.js';
@@ -17,7 +17,7 @@ export async function list(opts: ActionOptions): Promise<number> {
   const dir = opts.pidDir ?? dirname(defaultPidFile('list'));
   const files = pidFilesIn(dir, opts.pidDir !== undefined);
   if (files.length === 0) {
-    out(opts.json ? '[]\n' : `no daemons in ${dir}\n`);
+    out(opts.json ? '[]\n' : `no daemons in ${escapeForTerminal(dir)}\n`);
     return EXIT.ok;
   }
   const entries = files.map((file) => inspect(dir, file, opts.pidDir === undefined));
@@ -65,12 +65,12 @@ async function figures(entries: Entry[]): Promise<Row[]> {
 
 const sortedKeys = (row: Row) => Object.fromEntries(Object.entries(row).sort(([a], [b]) => (a < b ? -1 : 1)));
 
-/** One aligned table: NAME PID STATUS UPTIME %CPU %MEM. */
+/** One aligned table: NAME PID STATUS UPTIME %CPU %MEM; a name (or a reason naming a path) shown escaped, one row each. */
 function table(rows: Row[]): string {
   const cells = rows.map((r) =>
     r.pid === null
-      ? [r.name, '-', r.status, '-', '-', '-']
-      : [r.name, String(r.pid), r.status, formatUptime(r.uptime), r.cpu_percent.toFixed(1), r.memory_percent.toFixed(1)],
+      ? [escapeForTerminal(r.name), '-', escapeForTerminal(r.status), '-', '-', '-']
+      : [escapeForTerminal(r.name), String(r.pid), r.status, formatUptime(r.uptime), r.cpu_percent.toFixed(1), r.memory_percent.toFixed(1)],
   );
   const all = [['NAME', 'PID', 'STATUS', 'UPTIME', '%CPU', '%MEM'], ...cells];
   const widths = all[0]!.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));

@@ -4,9 +4,11 @@ import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../types.js';
 import { startLocked } from './start.js';
 import { stopLocked } from './stop.js';
+import { checkDetachFds } from '../engine/detach.js';
 
 /** Stop (if running) and start, holding the pid-file lock across both. */
 export async function restart(opts: ActionOptions): Promise<number> {
+  checkDetachFds(opts.keepFds, opts.readyFd);
   const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
   try {
     const stopped = await stopLocked(opts);

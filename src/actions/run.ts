@@ -1,6 +1,6 @@
 import { EXIT, usageError } from '../errors.js';
 import { warn } from '../log.js';
-import { activationFds } from '../notify.js';
+import { activationCount, activationFds } from '../notify.js';
 import { claimPidFile, removePidFileIfOwn } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../types.js';
@@ -10,9 +10,12 @@ import { dieOf, signalNumber } from '../signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
-  if (opts.readyFd !== undefined && activationFds().includes(opts.readyFd)) {
+  const activated = activationCount();
+  if (opts.readyFd !== undefined && opts.readyFd < 3 + activated) {
     throw usageError(`--ready-fd ${opts.readyFd} is one of the socket-activation fds (LISTEN_FDS) the command gets`);
   }
+  // Before anything is claimed or spawned: the fds LISTEN_FDS names must be open here.
+  activationFds();
   const pidFile = opts.defaultPidFile ? undefined : opts.pidFile;
   if (pidFile !== undefined) {
     const claim = await claimPidFile(pidFile, placeOf(opts), opts.startTimeout);

@@ -1,14 +1,15 @@
 import { DaemonError, EXIT } from '../errors.js';
-import { error, out, warn } from '../log.js';
+import { error, escapeForTerminal, out, warn } from '../log.js';
 import { lockForStart, runningOrCleared, type PidLock } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
-import { launchDetached } from '../engine/detach.js';
+import { checkDetachFds, launchDetached } from '../engine/detach.js';
 import { launchSpecFrom } from './specs.js';
 import { progressLine, type ProgressLine } from '../progress.js';
 import type { ActionOptions } from '../types.js';
 import { signalNumber } from '../signals.js';
 
 export async function start(opts: ActionOptions): Promise<number> {
+  checkDetachFds(opts.keepFds, opts.readyFd);
   const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
   try {
     return await startLocked(opts, lock);
@@ -25,7 +26,7 @@ export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<n
     return EXIT.ok;
   }
 
-  const prefix = `Starting ${opts.name} ... `;
+  const prefix = `Starting ${escapeForTerminal(opts.name)} ... `;
   out(prefix);
   const progress = progressLine(prefix);
   const stopListening = onInterrupt(opts, progress);

@@ -1,5 +1,5 @@
 import { EXIT } from '../errors.js';
-import { out, warn } from '../log.js';
+import { escapeForTerminal, out, warn } from '../log.js';
 import { inspectPidFile } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../types.js';
@@ -12,7 +12,7 @@ export async function status(opts: ActionOptions): Promise<number> {
   if (state.kind !== 'running') {
     if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
     if (opts.json) out(`${JSON.stringify({ name: opts.name, pid: null, status: 'not running' })}\n`);
-    else out(`${opts.name} -- not running\n`);
+    else out(`${escapeForTerminal(opts.name)} -- not running\n`);
     return state.kind === 'missing' ? EXIT.notRunning : EXIT.failure;
   }
   const s = await collectStatus(opts.name, state.pid, state.stat, opts.tree);

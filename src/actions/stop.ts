@@ -1,9 +1,9 @@
 import { EXIT } from '../errors.js';
-import { error, out, warn } from '../log.js';
+import { error, escapeForTerminal, out, warn } from '../log.js';
 import { lockPidFile, removePidFileIfOwn, runningOrCleared } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../types.js';
-import { stopProcess } from '../stop.js';
+import { assertMaySignal, stopProcess } from '../stop.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {
   const lock = await lockPidFile(opts.pidFile, placeOf(opts), false, opts.stopTimeout);
@@ -21,13 +21,18 @@ export async function stopLocked(opts: ActionOptions): Promise<number> {
     warn(`${opts.name} is not running`);
     return EXIT.ok;
   }
-  out(`Stopping ${opts.name} ... `);
+  assertMaySignal(running.pid, opts.name, 'stop');
+  out(`Stopping ${escapeForTerminal(opts.name)} ... `);
   const result = await stopProcess({
     pid: running.pid,
     stat: running.stat,
     signalGroup: opts.signalGroup,
     timeoutSeconds: opts.stopTimeout,
     force: opts.force,
+  }).catch((err: unknown) => {
+    // A signal refused after all (e.g. to a member of the group): the line ends before the ERROR.
+    out('FAILED\n');
+    throw err;
   });
   if (result.stopped) {
     removePidFileIfOwn(opts.pidFile, running.pid, placeOf(opts));

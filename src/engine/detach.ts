@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DaemonError, reason } from '../errors.js';
+import { DaemonError, reason, usageError } from '../errors.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../native.js';
 import { createTempIn, removeIfOwnIn, type PidLock } from '../pidfile.js';
 import { basename } from 'node:path';
@@ -90,6 +90,7 @@ type Notify = { server: NotifyServer; ready: Promise<void> } | undefined;
 export async function launchDetached(spec: LaunchSpec, lock: PidLock, progress?: StartProgress): Promise<StartOutcome> {
   const command = resolveCommand(spec.argv, spec.env);
   const readyFd = spec.readiness.kind === 'wait' ? spec.readiness.readyFd : undefined;
+  checkDetachFds(spec.keepFds, readyFd);
   const tmp = createTempIn(lock.dir, spec.pidFile);
   const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock, tmp);
   const notify = openNotify(spec, progress);
@@ -124,19 +125,31 @@ interface HelperFds {
   tmp: { at: number; fd: number; name: string };
 }
 
+/** The fds in 3..9 (the shell's redirection range) that --keep-fds and --ready-fd leave free. */
+function freeHelperFds(keepFds: readonly number[], readyFd: number | undefined): number[] {
+  return [9, 8, 7, 6, 5, 4, 3].filter((fd) => !keepFds.includes(fd) && fd !== readyFd);
+}
+
 /**
- * The pipe and the lock in 3..9 (the shell's redirection range), not taken by --keep-fds; the
- * directory and the temporary file there too when free, else above 9 (bash closes those; a shell
- * without bash cannot, so then they must fit below 10).
+ * The session leader needs two of the fds 3-9 for itself (four where bash is missing: a shell
+ * without bash cannot close an fd above 9): a usage error, checked before anything is printed,
+ * locked or created (start and restart call it first).
  */
-function helperFds(keep: number[], lock: PidLock, tmp: { fd: number; name: string }): HelperFds {
-  const low = [9, 8, 7, 6, 5, 4, 3].filter((fd) => !keep.includes(fd));
-  if (low.length < 2) throw new DaemonError('usage', '--keep-fds may use at most five of the fds 3-9', { exitCode: 2 });
-  const high = Array.from({ length: 4 }, (_, i) => Math.max(9, ...keep) + 1 + i);
-  const [pipe, lockAt, dirAt, tmpAt] = [...low, ...high];
-  if (dirAt! > 9 && sessionShell()[0] === '/bin/sh') {
-    throw new DaemonError('usage', '--keep-fds may use at most three of the fds 3-9 where bash is not installed', { exitCode: 2 });
+export function checkDetachFds(keepFds: readonly number[], readyFd: number | undefined): void {
+  const needed = sessionShell()[0] === '/bin/sh' ? 4 : 2;
+  if (freeHelperFds(keepFds, readyFd).length < needed) {
+    const which = `--keep-fds${readyFd === undefined ? '' : ' and --ready-fd'}`;
+    throw usageError(`${which} may use at most ${7 - needed === 5 ? 'five' : 'three'} of the fds 3-9${needed === 4 ? ' where bash is not installed' : ''}`);
   }
+}
+
+/**
+ * The pipe and the lock in 3..9, not taken by --keep-fds (or --ready-fd); the directory and the
+ * temporary file there too when free, else above 9 (bash closes those).
+ */
+function helperFds(taken: number[], lock: PidLock, tmp: { fd: number; name: string }): HelperFds {
+  const high = Array.from({ length: 2 }, (_, i) => Math.max(9, ...taken) + 1 + i);
+  const [pipe, lockAt, dirAt, tmpAt] = [...freeHelperFds(taken, undefined), ...high];
   return { pipe: pipe!, lock: { at: lockAt!, fd: lock.fd }, dir: { at: dirAt!, fd: lock.dir.fd }, tmp: { at: tmpAt!, ...tmp } };
 }
 

@@ -1,7 +1,7 @@
 // The worker's side of a library daemon: runs the worker in this process, turns every way out into
 // exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
 import { onExit } from 'signal-exit';
-import { error, out, warn } from '../log.js';
+import { error, escapeForTerminal, out, warn } from '../log.js';
 import { execInPlace, nativeUnavailableReason } from '../native.js';
 import { activationFds, sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
@@ -265,7 +265,7 @@ export class WorkerRuntime {
       // Relative paths in argv may then fail; execve reports it below.
     }
     const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-    const failure = execInPlace(process.execPath, argv, env, [...config.keepFds, ...activationFds()]);
+    const failure = execInPlace(process.execPath, argv, env, [...config.keepFds, ...activationFdsOrNone()]);
     error(`Reloading ${config.name} failed: ${failure}`);
     this.releasePidFile();
     process.exit(1);
@@ -277,7 +277,7 @@ export class WorkerRuntime {
     const gone = (await waitGone([oldPid], config.stopTimeout * 1000)).length === 0;
     const self = readStat(process.pid)!;
     if (!gone) {
-      out(`Reloading ${config.name} ... FAILED\n`);
+      out(`Reloading ${escapeForTerminal(config.name)} ... FAILED\n`);
       const message = `Previous process (PID ${oldPid}) did not exit during reload`;
       error(message);
       // The old process still runs: the pid file goes back to naming it, so nothing is untracked.
@@ -288,6 +288,15 @@ export class WorkerRuntime {
       process.exit(1);
     }
     writePidFile(config.pidFile, process.pid, self.startTime, placeOf(config));
-    out(`Reloading ${config.name} ... OK\n`);
+    out(`Reloading ${escapeForTerminal(config.name)} ... OK\n`);
+  }
+}
+
+/** The socket-activation fds a reload hands on; a LISTEN_FDS naming closed fds hands on none (execve keeps only open ones anyway). */
+function activationFdsOrNone(): number[] {
+  try {
+    return activationFds();
+  } catch {
+    return [];
   }
 }

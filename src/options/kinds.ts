@@ -14,6 +14,7 @@ import {
   parseSignal,
   parseUmask,
   parseUser,
+  MAX_SECONDS,
 } from './values.js';
 
 type JsType = 'string' | 'number' | 'boolean' | 'function' | 'array';
@@ -39,7 +40,7 @@ export const KINDS: Record<Kind, KindDef> = {
   name: { library: ['string'], expected: "a non-empty name without '/' or newlines", typeExpected: 'a string', parse: parseName },
   path: { library: ['string'], expected: 'a non-empty path', parse: absolutePath },
   directory: { library: ['string'], expected: 'a non-empty path', parse: absolutePath },
-  seconds: { library: ['number'], expected: 'a number of seconds >= 0', parse: parseSeconds },
+  seconds: { library: ['number'], expected: `a number of seconds from 0 to ${MAX_SECONDS}`, parse: parseSeconds },
   umask: {
     library: ['number', 'string'],
     expected: "an octal mode between 0 and 0o777 (0o027 or '027')",

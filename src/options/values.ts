@@ -7,10 +7,22 @@ import { FORWARDED, signalName, signalNumber } from '../signals.js';
 import { lookupGroup, lookupUser } from '../users.js';
 import type { Credentials, Probe, Rewrite } from '../types.js';
 
+/**
+ * The most seconds any option takes: Node's timers hold at most 2^31-1 ms (about 24.8 days) and
+ * turn a longer delay into 1 ms, so a longer value is refused rather than silently shortened.
+ */
+export const MAX_SECONDS = 2147483;
+
+/** Seconds as decimal text ('5', '0.25', '.5'): no hex, octal-looking, exponent or signed forms. */
+const DECIMAL_SECONDS = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+
 export function parseSeconds(option: string, value: string | number): number {
-  const n = typeof value === 'number' ? value : /^\s*$/.test(value) ? NaN : Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 365 * 24 * 3600) {
+  const n = typeof value === 'number' ? value : DECIMAL_SECONDS.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n < 0) {
     throw usageError(`${option} must be a number of seconds >= 0, not '${value}'`);
+  }
+  if (n > MAX_SECONDS) {
+    throw usageError(`${option} must be at most ${MAX_SECONDS} seconds (about 24.8 days, the longest timer Node holds), not '${value}'`);
   }
   return n;
 }
