@@ -54,5 +54,8 @@ export function reason(err: unknown): string {
     EEXIST: 'already exists',
   };
   if (e && typeof e.code === 'string' && known[e.code]) return known[e.code]!;
-  return e instanceof Error ? e.message : String(err);
+  // Node's "ENXIO: no such device or address, open '/proc/self/fd/9/out.log'": the words alone
+  // (the path may be the internal /proc/self/fd one; the caller names the real path).
+  const words = e instanceof Error && typeof e.code === 'string' ? new RegExp(`^${e.code}: ([^,]+),`).exec(e.message)?.[1] : undefined;
+  return words ?? (e instanceof Error ? e.message : String(err));
 }

@@ -97,6 +97,9 @@ const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
 const F_GETFD = 1;
 const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 const FD_CLOEXEC = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
@@ -170,6 +173,15 @@ export function execInPlace(file: string, argv: string[], env: NodeJS.ProcessEnv
   const envp = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   c.execve(file, [...argv, null], [...envp, null]);
   return `execve ${file}: errno ${c.errno()}`;
+}
+
+/** Clears O_NONBLOCK on fd's open file description; false when that could not be done. */
+export function clearNonBlocking(fd: number): boolean {
+  const c = load();
+  if (c === null) return false;
+  const flags = c.fcntl(fd, F_GETFL);
+  if (flags < 0) return false;
+  return (flags & O_NONBLOCK) === 0 || c.fcntl(fd, F_SETFL, 'int', flags & ~O_NONBLOCK) === 0;
 }
 
 export function isCloseOnExec(fd: number): boolean | undefined {

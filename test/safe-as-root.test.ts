@@ -230,3 +230,32 @@ t.test('a lock file another user planted and holds: refused at once; a lock held
   t.equal(waited.exitCode, 1);
   t.notOk(existsSync(mine), 'nothing started');
 });
+
+t.test('a FIFO nobody reads planted as the log file: an ERROR at once; a FIFO with a reader still takes the output', async (t) => {
+  if (!requireRoot(t) || !canSwitchUsers(t)) return;
+  const box = sandbox(t);
+  const [user] = freshUids();
+  const { home } = places(box, user);
+  const log = join(home, 'out.log');
+  const made = await asUser(user, ['mkfifo', log], { PATH: process.env.PATH });
+  t.equal(made.exitCode, 0, made.stderr);
+  const args = ['--pid-file', box.pidFile, '--name', 'app', '--user', String(user), '--group', String(user), '--stdout', log, '--grace', '0.2'];
+  const start = await box.cli(['start', ...args, '--', 'sh', '-c', 'echo hello; exec sleep 1000']);
+  t.equal(start.stdout, 'Starting app ... FAILED\n');
+  t.equal(start.stderr, `ERROR: Cannot open --stdout file ${log}: no such device or address\n`);
+  t.same(box.processes(), [], 'nothing started');
+
+  const reader = openSync(log, constants.O_RDONLY | constants.O_NONBLOCK);
+  t.teardown(() => closeSync(reader));
+  const read = await box.cli(['start', ...args, '--', 'sh', '-c', 'echo hello; exec sleep 1000']);
+  t.equal(read.stdout, 'Starting app ... OK\n', read.stderr);
+  const buf = Buffer.alloc(16);
+  await waitFor('the output', () => {
+    try {
+      return readSync(reader, buf, 0, 16, null) > 0;
+    } catch {
+      return false;
+    }
+  });
+  t.equal(buf.toString('utf8').replace(/\0+$/, ''), 'hello\n');
+});

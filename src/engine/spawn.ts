@@ -7,6 +7,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DaemonError, reason } from '../errors.js';
+import { clearNonBlocking } from '../native.js';
 import { expectedOwner, trustedOwners } from '../piddir.js';
 import { walkDir, WalkError, type WalkedDir } from '../safe-path.js';
 import type { Credentials } from '../types.js';
@@ -52,7 +53,8 @@ interface Outputs {
   close(): void;
 }
 
-const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+/** O_NONBLOCK: a FIFO nobody reads (one the --user planted) is an error, not a start that hangs. */
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
 
 /**
  * Opens an output file for appending as src/safe-path.ts walks paths: its directory (made when
@@ -88,6 +90,8 @@ function openOutputFile(path: string, option: string, creds: Credentials): numbe
       closeSync(fd);
       throw fail(st.isDirectory() ? 'it is a directory' : `it is owned by uid ${st.uid}, ${expectedOwner({ isDefault: false, uid: creds.uid })}; refusing to trust it`);
     }
+    // The daemon writes to it as its stdout: a pipe or a terminal must block as usual.
+    if (!st.isFile()) clearNonBlocking(fd);
     return fd;
   } finally {
     dir.close();
