@@ -5,7 +5,8 @@ import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Daemon } from 'daemonocle';
 
-const logFile = process.env.EXAMPLE_LOG ?? '/tmp/daemonocle_example.log';
+// The log beside this script, and the default pid file (from the name: basic.js), unless told otherwise.
+const logFile = process.env.EXAMPLE_LOG ?? new URL('basic.log', import.meta.url);
 const log = (level, message) => appendFileSync(logFile, `${new Date().toISOString()} [${level}] ${message}\n`);
 
 function cbShutdown(message, code) {
@@ -25,6 +26,6 @@ async function main() {
 const daemon = new Daemon({
   worker: main,
   shutdownCallback: cbShutdown,
-  pidFile: process.env.EXAMPLE_PID_FILE ?? '/tmp/daemonocle_example.pid',
+  ...(process.env.EXAMPLE_PID_FILE ? { pidFile: process.env.EXAMPLE_PID_FILE } : {}),
 });
 process.exitCode = await daemon.doAction(process.argv[2] ?? 'status');
