@@ -31,10 +31,8 @@ t.test('slips: one ERROR line with the hint, the usage line, exit 2', async (t) 
     t.equal(r.exitCode, 2, `${what}: exit 2`);
   }
   t.notOk(existsSync(box.pidFile), 'nothing started');
-});
 
-t.test('nothing close: the message as before, without a guess', async (t) => {
-  const box = sandbox(t);
+  // Nothing close: the message as before, without a guess.
   // Close only to an option start refuses (stop's --force): no hint towards it.
   for (const args of [['start', '--zzzzzz', '--', 'sleep', '1'], ['start', '--forc', '--', 'sleep', '1']]) {
     const r = await box.cli(args);
