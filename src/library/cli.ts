@@ -2,8 +2,9 @@
 // below (they override the Daemon's options for this run); custom actions get the words after them.
 import { usageError } from '../errors.js';
 import { parseFlagValues, runParseArgs } from '../options/cli.js';
-import { optionRows, row } from '../options/help.js';
-import { CLI_OPTIONS } from '../options/registry.js';
+import { row } from '../options/help.js';
+import { CLI_OPTIONS, meaningFor, type OptionDef } from '../options/registry.js';
+import type { Action } from '../types.js';
 import type { Values } from '../options/resolve.js';
 
 export interface CustomAction {
@@ -20,8 +21,38 @@ const BUILT_IN_HELP: [string, string][] = [
   ['run', 'run the worker in the foreground'],
 ];
 
+/** daemon.cli()'s built-in actions (a Daemon has no list). */
+export const LIBRARY_ACTIONS: readonly Action[] = ['start', 'stop', 'restart', 'status', 'reload', 'run'];
+
 /** daemon.cli()'s flags: the registry's options marked `script`. */
-const FLAGS = CLI_OPTIONS.filter((o) => o.script);
+export const FLAGS = CLI_OPTIONS.filter((o) => o.script);
+
+/** What one flag of daemon.cli() means, its default (a Daemon option's flag: that option) and the built-in actions taking it. */
+export function libraryFlag(o: OptionDef & { flag: string }): { flag: string; meaning: string; default: string | undefined; actions: Action[] } {
+  return {
+    flag: o.arg === undefined ? `--${o.flag}` : `--${o.flag} ${o.arg}`,
+    meaning: meaningFor(o),
+    default: o.library ? `the Daemon's ${o.key}` : o.shownDefault,
+    actions: o.actions.filter((a) => LIBRARY_ACTIONS.includes(a)),
+  };
+}
+
+function flagRows(): string {
+  return FLAGS.map((o) => {
+    const f = libraryFlag(o);
+    return row(f.flag, `${f.meaning}${f.default === undefined ? '' : ` (default: ${f.default})`} [${f.actions.join(', ')}]`);
+  }).join('\n');
+}
+
+/** docs/library.md's table of cli()'s flags (between its generated-table markers). */
+export function markdownLibraryFlagTable(): string {
+  const rows = FLAGS.map((o) => {
+    const f = libraryFlag(o);
+    const cell = (text: string) => text.replaceAll('|', '\\|');
+    return `| \`${f.flag}\` | ${f.actions.join(', ')} | ${cell(f.meaning)} | ${f.default === undefined ? '' : cell(f.default)} |`;
+  });
+  return ['| flag | actions | meaning | default |', '|---|---|---|---|', ...rows].join('\n');
+}
 
 export type ParsedDaemonCli =
   | { kind: 'help' }
@@ -41,7 +72,7 @@ Actions:
 ${rows.map(([a, h]) => `  ${a.padEnd(width)}${h}`).join('\n')}
 
 Options (built-in actions; each takes those the daemonocle CLI's same action takes):
-${optionRows(FLAGS)}
+${flagRows()}
 ${row('-h, --help', 'this help')}
 `;
 }
@@ -61,6 +92,6 @@ export function parseDaemonCli(argv: string[], actions: Map<string, CustomAction
 
 /** A built-in action's flags, as cli() and doAction(BUILT_IN, flags) take them; 'help' for -h. */
 export function parseBuiltInFlags(action: string, args: string[]): Values | 'help' {
-  const { values: raw } = runParseArgs(args, FLAGS, false, false);
+  const { values: raw } = runParseArgs(args, FLAGS, false, false, action);
   return raw.help ? 'help' : parseFlagValues(raw, FLAGS, action);
 }

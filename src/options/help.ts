@@ -1,7 +1,7 @@
 // Help texts, generated from the option registry: `daemonocle --help`, `daemonocle ACTION --help`
 // (exactly the options ACTION accepts), daemon.cli()'s help, and docs/cli.md's option table.
 import { ACTIONS, type Action } from '../types.js';
-import { acceptedBy, CLI_OPTIONS, helpLine, OPTIONS, type OptionDef } from './registry.js';
+import { acceptedBy, CLI_OPTIONS, defaultFor, defaultsSummary, groupByAction, helpLine, meaningFor, OPTIONS, type OptionDef } from './registry.js';
 
 export const USAGE = `Usage: daemonocle <${ACTIONS.join('|')}> [options] [-- command [args...]]`;
 
@@ -54,9 +54,27 @@ export function row(left: string, text: string): string {
   return [head, ...rest.map((l) => `${indent}${l}`)].join('\n');
 }
 
-/** Help rows; without an action (the general help), each says which actions take it. */
-export function optionRows(options: readonly (OptionDef & { flag: string })[], action?: Action): string {
-  return options.map((o) => row(flagText(o), action === undefined ? `${helpLine(o)} [${o.actions.join(', ')}]` : helpLine(o, action))).join('\n');
+/**
+ * Help rows. For one action: its own meaning and default. Without one (the general help): the
+ * meaning and default for each action (of `among`) that takes it.
+ */
+export function optionRows(options: readonly (OptionDef & { flag: string })[], action?: Action, among?: readonly Action[]): string {
+  return options
+    .map((o) => {
+      if (action !== undefined) return row(flagText(o), helpLine(o, action));
+      const takers = o.actions.filter((a) => among === undefined || among.includes(a));
+      const meanings = groupByAction(o, meaningFor, takers);
+      if (meanings.length <= 1) return row(flagText(o), `${helpLine(o, undefined, takers)} [${takers.join(', ')}]`);
+      // Read differently by some action: each one's meaning (and default, where it has one).
+      const text = meanings
+        .map(({ value, actions }) => {
+          const shown = defaultsSummary(o, actions);
+          return `${actions.join(', ')}: ${value}${shown === undefined ? '' : ` (default: ${shown})`}`;
+        })
+        .join('; ');
+      return row(flagText(o), text);
+    })
+    .join('\n');
 }
 
 export function helpText(action: Action | undefined): string {
@@ -78,26 +96,36 @@ Run any command as a well-behaved Unix daemon.
 
 Actions:
 ${ACTIONS.map((a) => `  ${a.padEnd(width)}${SUMMARY[a].line}`).join('\n')}
+  ${'help'.padEnd(width)}this help; help ACTION: that action's (as ACTION --help)
 
 Options (each action takes only those its own --help lists):
 ${optionRows(CLI_OPTIONS)}
-${row('-h, --help', 'this help (daemonocle ACTION --help: that action\'s)')}
-${row('-V, --version', 'the version')}
+${row('-h, --help', 'this help (daemonocle ACTION --help, or help ACTION: that action\'s)')}
+${row('-v, --version', 'the version')}
 
 Exit codes: 0 ok, 1 failure (or status: stale pid file), 2 bad usage,
 3 status: not running, 4 status: pid file unreadable.
 `;
 }
 
-/** docs/cli.md's option table (between its generated-table markers). */
+const cell = (text: string) => text.replaceAll('|', '\\|');
+
+/** One table cell: the text when every action reads it the same, else `start, restart: X<br>run: Y`. */
+function perActionCell(o: OptionDef, of: (o: OptionDef, a: Action) => string | undefined, among?: readonly Action[]): string {
+  const groups = groupByAction(o, of, among);
+  if (groups.length <= 1) return cell(groups[0]?.value ?? '');
+  return groups.map((g) => `${g.actions.join(', ')}: ${cell(g.value ?? 'none')}`).join('<br>');
+}
+
+/** docs/cli.md's option table (between its generated-table markers): each action's own meaning and default. */
 export function markdownOptionTable(): string {
   const rows = CLI_OPTIONS.map((o) => {
     const flag = `\`${flagText(o)}\``;
     const library = o.library ? `\`${o.key}\`` : '';
-    return `| ${flag} | ${o.actions.join(', ')} | ${helpLine(o).replaceAll('|', '\\|')} | ${library} |`;
+    return `| ${flag} | ${o.actions.join(', ')} | ${perActionCell(o, meaningFor)} | ${perActionCell(o, defaultFor)} | ${library} |`;
   });
   const libraryOnly = OPTIONS.filter((o) => o.flag === undefined).map(
-    (o) => `| | (library only) | ${helpLine(o).replaceAll('|', '\\|')} | \`${o.key}\` |`,
+    (o) => `| | (library only) | ${cell(meaningFor(o))} | ${cell(o.shownDefault ?? '')} | \`${o.key}\` |`,
   );
-  return ['| option | actions | meaning | library name |', '|---|---|---|---|', ...rows, ...libraryOnly].join('\n');
+  return ['| option | actions | meaning | default | library name |', '|---|---|---|---|---|', ...rows, ...libraryOnly].join('\n');
 }

@@ -25,11 +25,22 @@ export interface OptionDef {
   multiple?: boolean;
   /** The parsed value when the option is not given (a switch: false; others: undefined). */
   default?: unknown;
-  /** The default as the help shows it. */
+  /** The default as the help shows it (for every action without its own in `per`). */
   shownDefault?: string;
+  /** Its meaning (for every action without its own in `per`). */
   help: string;
-  /** Where an action reads the option differently (e.g. run's --work-dir default). */
-  helpFor?: Partial<Record<Action, string>>;
+  /**
+   * Where one action reads the option differently: its own meaning and/or default there (e.g.
+   * run's --work-dir: the current directory). Every help text, docs/cli.md's table and
+   * daemon.cli()'s help take the action's own from here; test/help-text.test.ts holds them to it.
+   */
+  per?: Partial<Record<Action, PerAction>>;
+}
+
+export interface PerAction {
+  meaning?: string;
+  /** The default as the help shows it for this action. */
+  default?: string;
 }
 
 /** Every action about one daemon (all but list). */
@@ -37,6 +48,7 @@ const ALL: readonly Action[] = ACTIONS.filter((a) => a !== 'list');
 const LAUNCH: readonly Action[] = ['start', 'restart', 'run'];
 const DETACHED: readonly Action[] = ['start', 'restart'];
 const OWNER_HELP = "the daemon's own user: a pid directory that start --user made for it is trusted";
+const OWNER_GROUP_HELP = "the daemon's own group (see --user)";
 
 export const OPTIONS: readonly OptionDef[] = [
   {
@@ -52,6 +64,7 @@ export const OPTIONS: readonly OptionDef[] = [
     key: 'pidFile', flag: 'pid-file', arg: 'PATH', kind: 'path', actions: ALL, library: true, script: true,
     shownDefault: '/run/daemonocle/NAME.pid as root, else $XDG_RUNTIME_DIR/daemonocle/NAME.pid, else /tmp/daemonocle-UID/NAME.pid',
     help: 'pid file',
+    per: { run: { meaning: "write the wrapper's pid there while CMD runs (status and stop then work)", default: 'none' } },
   },
   {
     key: 'detach', kind: 'detach', actions: [], library: true, script: false, default: 'auto', shownDefault: "'auto'",
@@ -60,31 +73,31 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     key: 'workDir', flag: 'work-dir', arg: 'DIR', kind: 'directory', actions: LAUNCH, library: true, script: false,
     shownDefault: '/', help: 'working directory of the daemon',
-    helpFor: { run: 'working directory of the command (default: the current one)' },
+    per: { run: { meaning: 'working directory of the command', default: 'the current directory' } },
   },
   {
     key: 'stdoutFile', flag: 'stdout', arg: 'FILE', kind: 'path', actions: LAUNCH, library: true, script: false,
     shownDefault: '/dev/null', help: "append the daemon's stdout to FILE",
-    helpFor: { run: "append the command's stdout to FILE (default: inherited)" },
+    per: { run: { meaning: "append the command's stdout to FILE", default: 'inherited' } },
   },
   {
     key: 'stderrFile', flag: 'stderr', arg: 'FILE', kind: 'path', actions: LAUNCH, library: true, script: false,
     shownDefault: '/dev/null', help: "append the daemon's stderr to FILE",
-    helpFor: { run: "append the command's stderr to FILE (default: inherited)" },
+    per: { run: { meaning: "append the command's stderr to FILE", default: 'inherited' } },
   },
   {
     key: 'umask', flag: 'umask', arg: 'OCTAL', kind: 'umask', actions: LAUNCH, library: true, script: false,
-    default: 0o022, shownDefault: '022', help: 'umask of the daemon',
+    default: 0o022, shownDefault: '022', help: 'umask of the daemon', per: { run: { meaning: 'umask of the command' } },
   },
   {
     key: 'uid', flag: 'user', arg: 'USER', kind: 'user', actions: ALL, library: true, script: false,
     help: 'run the command as USER (name or uid; a uid with no passwd entry needs --group)',
-    helpFor: { stop: OWNER_HELP, status: OWNER_HELP, reload: OWNER_HELP },
+    per: { stop: { meaning: OWNER_HELP }, status: { meaning: OWNER_HELP }, reload: { meaning: OWNER_HELP } },
   },
   {
     key: 'gid', flag: 'group', arg: 'GROUP', kind: 'group', actions: ALL, library: true, script: false,
     help: 'run the command with GROUP (name or gid)',
-    helpFor: { stop: "the daemon's own group (see --user)", status: "the daemon's own group (see --user)", reload: "the daemon's own group (see --user)" },
+    per: { stop: { meaning: OWNER_GROUP_HELP }, status: { meaning: OWNER_GROUP_HELP }, reload: { meaning: OWNER_GROUP_HELP } },
   },
   {
     key: 'closeOpenFiles', kind: 'switch', actions: [], library: true, script: false, default: true, shownDefault: 'true',
@@ -97,17 +110,17 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     key: 'stopTimeout', flag: 'stop-timeout', arg: 'SECONDS', kind: 'seconds', actions: ['stop', 'restart', 'run'],
     library: true, script: true, default: 10, shownDefault: '10', help: 'how long stop waits for the exit',
-    helpFor: { run: 'after a forwarded TERM/INT/QUIT, warn when CMD is still alive (default: 10)' },
+    per: { run: { meaning: 'after a forwarded TERM/INT/QUIT, warn when CMD is still alive' } },
   },
   {
     key: 'grace', flag: 'grace', arg: 'SECONDS', kind: 'seconds', actions: LAUNCH, library: true, script: true,
     default: 1, shownDefault: '1', help: 'startup window: dying inside it is a failed start',
-    helpFor: { run: 'under systemd: READY=1 once CMD survived this long (default: 1)' },
+    per: { run: { meaning: 'under systemd: READY=1 once CMD survived this long' } },
   },
   {
     key: 'notify', flag: 'notify', kind: 'switch', actions: LAUNCH, library: true, script: true,
     help: "wait for the daemon's own sd_notify READY=1 instead of the window",
-    helpFor: { run: "under systemd: CMD's own READY=1 (relayed) means ready, not the window" },
+    per: { run: { meaning: "under systemd: CMD's own READY=1 (relayed) means ready, not the window" } },
   },
   {
     key: 'startTimeout', flag: 'start-timeout', arg: 'SECONDS', kind: 'seconds', actions: DETACHED, library: true, script: true,
@@ -132,7 +145,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     key: 'signalGroup', flag: 'signal-group', kind: 'switch', actions: ['stop', 'restart', 'reload', 'run'], library: true,
     script: true, help: "signal the daemon's whole process group, not only its pid",
-    helpFor: { run: 'forward signals to the whole process group of CMD' },
+    per: { run: { meaning: 'forward signals to the whole process group of CMD' } },
   },
   {
     key: 'force', flag: 'force', kind: 'switch', actions: ['stop', 'restart'], library: false, script: true,
@@ -140,7 +153,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     key: 'json', flag: 'json', kind: 'switch', actions: ['status', 'list'], library: false, script: true,
-    help: 'one JSON object on stdout', helpFor: { list: 'a JSON array of the status --json objects' },
+    help: 'one JSON object on stdout', per: { list: { meaning: 'a JSON array of the status --json objects on stdout' } },
   },
   {
     key: 'pidDir', flag: 'pid-dir', arg: 'DIR', kind: 'path', actions: ['list'], library: false, script: false,
@@ -177,12 +190,47 @@ export function optionByFlag(flag: string): (OptionDef & { flag: string }) | und
 
 export const acceptedBy = (action: Action): (OptionDef & { flag: string })[] => CLI_OPTIONS.filter((o) => o.actions.includes(action));
 
-/** The help line's text for one action (with its default), or the general one. */
-export function helpLine(o: OptionDef, action?: Action): string {
-  const special = action === undefined ? undefined : o.helpFor?.[action];
-  if (special !== undefined) return special;
-  const text = o.multiple ? `${o.help} (repeatable)` : o.help;
-  return o.shownDefault === undefined ? text : `${text} (default: ${o.shownDefault})`;
+/** What the option means for one action (or in general), as the help and the docs say it. */
+export function meaningFor(o: OptionDef, action?: Action): string {
+  const text = (action === undefined ? undefined : o.per?.[action]?.meaning) ?? o.help;
+  return o.multiple ? `${text} (repeatable)` : text;
+}
+
+/** The option's default for one action (or in general) as the help shows it; none for no default worth saying. */
+export function defaultFor(o: OptionDef, action?: Action): string | undefined {
+  return (action === undefined ? undefined : o.per?.[action]?.default) ?? o.shownDefault;
+}
+
+/**
+ * The help line's text for one action, or the general one. The general one gives every action's
+ * default where they differ: "(default: /; run: the current directory)". `among`: only these
+ * actions count (daemon.cli()'s).
+ */
+export function helpLine(o: OptionDef, action?: Action, among: readonly Action[] = o.actions): string {
+  const text = meaningFor(o, action);
+  const shown = action === undefined ? defaultsSummary(o, among) : defaultFor(o, action);
+  return shown === undefined ? text : `${text} (default: ${shown})`;
+}
+
+/** The actions (of `among`) grouped by what `of` gives for each, in the registry's order. */
+export function groupByAction<T>(o: OptionDef, of: (o: OptionDef, a: Action) => T, among: readonly Action[] = o.actions): { value: T; actions: Action[] }[] {
+  const groups: { value: T; actions: Action[] }[] = [];
+  for (const a of o.actions.filter((x) => among.includes(x))) {
+    const value = of(o, a);
+    const group = groups.find((g) => g.value === value);
+    if (group) group.actions.push(a);
+    else groups.push({ value, actions: [a] });
+  }
+  return groups;
+}
+
+/** Every action's default where they differ: "/; run: the current directory". */
+export function defaultsSummary(o: OptionDef, among: readonly Action[]): string | undefined {
+  const groups = groupByAction(o, defaultFor, among);
+  if (groups.length <= 1) return groups[0]?.value;
+  const general = groups.find((g) => g.value === o.shownDefault);
+  const others = groups.filter((g) => g !== general).map((g) => `${g.actions.join(', ')}: ${g.value ?? 'none'}`);
+  return [...(general === undefined ? [] : [general.value ?? 'none']), ...others].join('; ');
 }
 
 /** An option's parsed value, or its default. */
