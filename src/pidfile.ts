@@ -102,7 +102,12 @@ function inspectIn(path: string, dir: WalkedDir, place: PidPlace): PidFileState 
   if (!sameProcess) return pid === 1 ? { kind: 'broken' } : { kind: 'stale', pid };
   // The container case: PID 1 is everyone's ancestor there, and it is the service, but only when
   // it is this tool's own `run` (or the same library script); a host's init never is.
-  if (pid === 1) return isOwnPid1() ? { kind: 'running', pid, stat } : { kind: 'broken' };
+  if (pid === 1) {
+    if (!isOwnPid1()) return { kind: 'broken' };
+    // Root's own PID 1 is named only by a pid file the --user cannot write.
+    checkWriterOwnsProcess(path, dir, place, content.uid, pid);
+    return { kind: 'running', pid, stat };
+  }
   if (selfAndAncestors().has(pid)) {
     throw new DaemonError(
       'pidfile-unusable',

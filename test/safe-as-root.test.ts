@@ -3,10 +3,10 @@
 // a racing swap loop. Each case failed on the code before the path walk (src/safe-path.ts).
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { alive, BIN, readPid, RUNTIME, requireRoot, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
+import { alive, BIN, childrenOf, readPid, RUNTIME, requireRoot, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 import { asUser, canSwitchUsers, freshUids } from './users-harness.js';
 
 type T = Parameters<Parameters<typeof t.test>[1]>[0];
@@ -258,4 +258,82 @@ t.test('a FIFO nobody reads planted as the log file: an ERROR at once; a FIFO wi
     }
   });
   t.equal(buf.toString('utf8').replace(/\0+$/, ''), 'hello\n');
+});
+
+t.test("the --user swaps its --stderr file for a symlink to a root file, or a FIFO, then fails: root shows neither", async (t) => {
+  if (!requireRoot(t) || !canSwitchUsers(t)) return;
+  const box = sandbox(t);
+  const [user] = freshUids();
+  const { home, rootOnly } = places(box, user);
+  chmodSync(rootOnly, 0o711);
+  const secret = join(rootOnly, 'secret');
+  writeFileSync(secret, 'root-secret-line\n', { mode: 0o600 });
+  const err = join(home, 'log', 'err.log');
+  const args = ['--pid-file', join(home, 'run', 'app.pid'), '--name', 'app', '--user', String(user), '--group', String(user), '--stderr', err];
+  for (const swap of [`ln -s ${secret} ${err}`, `mkfifo ${err}`]) {
+    rmSync(err, { force: true });
+    const began = Date.now();
+    const start = await box.cli(['start', ...args, '--', 'sh', '-c', `echo before >&2; rm -f ${err}; ${swap}; exit 3`]);
+    t.equal(start.stdout, 'Starting app ... FAILED\n', swap);
+    t.equal(start.stderr, 'ERROR: app exited during startup with exit code 3\nbefore\n', `${swap}: the lines the daemon wrote, read from the file it wrote them to`);
+    t.ok(Date.now() - began < 20_000, `${swap}: no hang`);
+  }
+});
+
+t.test('a symlink of root\'s leads into the --user\'s directory, where the user planted another: its target is walked, and refused', async (t) => {
+  if (!requireRoot(t) || !canSwitchUsers(t)) return;
+  const box = sandbox(t);
+  const [user] = freshUids();
+  const { home, rootOnly } = places(box, user);
+  chmodSync(rootOnly, 0o711);
+  const secret = join(rootOnly, 'secret');
+  writeFileSync(secret, 'root only\n', { mode: 0o600 });
+  const varlog = join(box.dir, 'varlog');
+  mkdirSync(varlog);
+  const made = await asUser(user, ['sh', '-c', `mkdir logs && ln -s ${secret} logs/out.log`], { PATH: process.env.PATH }, home);
+  t.equal(made.exitCode, 0, made.stderr);
+  symlinkSync(join(home, 'logs', 'out.log'), join(varlog, 'out.log')); // the admin's link
+  const start = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--user', String(user), '--group', String(user), '--stdout', join(varlog, 'out.log'), '--', 'sh', '-c', 'echo APPENDED; sleep 1000']);
+  t.equal(start.stdout, 'Starting app ... FAILED\n');
+  t.match(start.stderr, `ERROR: Cannot open --stdout file ${join(varlog, 'out.log')}: `);
+  t.equal(readFileSync(secret, 'utf8'), 'root only\n', 'the root file is unchanged');
+  t.same(box.processes(), []);
+  // A link of root's to a plain file of root's is followed as before.
+  const real = join(box.dir, 'real.log');
+  symlinkSync(real, join(varlog, 'ok.log'));
+  const ok = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'app', '--stdout', join(varlog, 'ok.log'), '--grace', '0.2', '--', 'sh', '-c', 'echo hello; exec sleep 1000']);
+  t.equal(ok.stdout, 'Starting app ... OK\n', ok.stderr);
+  await waitFor('the output', () => existsSync(real) && readFileSync(real, 'utf8') === 'hello\n');
+});
+
+t.test('inside a pid namespace whose PID 1 is this tool\'s run, a pid file the --user wrote naming PID 1 is refused', async (t) => {
+  if (!requireRoot(t) || !canSwitchUsers(t)) return;
+  const box = sandbox(t);
+  const [user] = freshUids();
+  const { home } = places(box, user);
+  const ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', RUNTIME, BIN, 'run', '--', 'sleep', '1000'], { env: box.env, stdio: 'ignore' });
+  t.teardown(() => {
+    ns.kill('SIGKILL');
+  });
+  let wrapper = 0;
+  await waitFor('the wrapper as PID 1', () => {
+    wrapper = childrenOf(ns.pid!)[0] ?? 0;
+    return wrapper > 0 && childrenOf(wrapper).length > 0;
+  });
+  const inside = (argv: string[]) => execa('nsenter', ['-t', String(wrapper), '-p', '-m', ...argv], { env: box.env, reject: false });
+  const startTime = (await inside(['sh', '-c', "cut -d' ' -f22 /proc/1/stat"])).stdout.trim();
+  const forged = await asUser(user, ['sh', '-c', `mkdir run && printf '1\\n%s\\n' ${startTime} > run/app.pid`], { PATH: process.env.PATH }, home);
+  t.equal(forged.exitCode, 0, forged.stderr);
+  const pidFile = join(home, 'run', 'app.pid');
+  const args = ['--pid-file', pidFile, '--name', 'app', '--user', String(user), '--group', String(user)];
+  const status = await inside([RUNTIME, BIN, 'status', ...args]);
+  t.equal(status.stderr, `ERROR: Cannot use pid file ${pidFile}: uid ${user} (the daemon's user) can write it, and it names PID 1, which runs as uid 0; refusing to trust it`);
+  t.equal(status.exitCode, 4);
+  const stop = await inside([RUNTIME, BIN, 'stop', ...args]);
+  t.equal(stop.exitCode, 1);
+  t.ok(alive(wrapper), 'PID 1 was not signalled');
+  // The same pid file written by root in root's directory: the container case, accepted.
+  writeFileSync(box.pidFile, `1\n${startTime}\n`);
+  const own = await inside([RUNTIME, BIN, 'status', '--pid-file', box.pidFile, '--name', 'app']);
+  t.match(own.stdout, /^app -- pid: 1, status: /, own.stderr);
 });

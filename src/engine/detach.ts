@@ -7,10 +7,11 @@
 // can therefore waitpid() it for the exit status of an early death. The subshell writes the pid
 // file atomically *before* exec'ing the command, so a caller killed at any moment (even SIGKILL)
 // leaves a tracked daemon or none. When the caller exits the daemon moves on to init.
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DaemonError, reason, usageError } from '../errors.js';
+import { escapeForTerminal } from '../log.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../native.js';
 import { createTempIn, removeIfOwnIn, type PidLock } from '../pidfile.js';
 import { basename } from 'node:path';
@@ -48,20 +49,21 @@ function finalArgv(spec: LaunchSpec, command: string[]): string[] {
   return [ENV_BIN, '--default-signal', ...withCredentials(command, spec.credentials)];
 }
 
-/** What the daemon wrote to its --stderr file during startup (the tail, when it wrote a lot). */
-function startupStderr(path: string | undefined, offset: number): string {
-  if (path === undefined) return '';
+/**
+ * What the daemon wrote to its --stderr file during startup (the tail, when it wrote a lot), read
+ * from the file it writes to (never its path again: the daemon's user may have replaced it). The
+ * output of a daemon of another user is shown with its control characters escaped.
+ */
+function startupStderr(reader: number | undefined, offset: number, credentials: LaunchSpec['credentials']): string {
+  if (reader === undefined) return '';
   try {
-    const fd = openSync(path, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      const from = Math.max(offset, size - STARTUP_STDERR_LIMIT);
-      const buf = Buffer.alloc(Math.max(0, size - from));
-      const n = readSync(fd, buf, 0, buf.length, from);
-      return buf.subarray(0, n).toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
+    const size = fstatSync(reader).size;
+    const from = Math.max(offset, size - STARTUP_STDERR_LIMIT);
+    const buf = Buffer.alloc(Math.max(0, size - from));
+    const n = readSync(reader, buf, 0, buf.length, from);
+    const text = buf.subarray(0, n).toString('utf8');
+    const foreign = credentials.uid !== undefined && credentials.uid !== (process.getuid?.() ?? 0);
+    return foreign ? text.split('\n').map(escapeForTerminal).join('\n') : text;
   } catch {
     return '';
   }
@@ -103,6 +105,7 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock, progress?:
     } finally {
       // Ours is the only read end: the daemon's later writes there get EPIPE, as under s6.
       if (readyFd !== undefined) leader.child.stdio[readyFd]?.destroy();
+      if (leader.stderrReader !== undefined) closeSync(leader.stderrReader);
     }
   } finally {
     closeSync(tmp.fd);
@@ -191,7 +194,7 @@ async function awaitStartup(
   subreaping: boolean,
   progress: StartProgress | undefined,
 ): Promise<StartOutcome> {
-  const stderrSince = () => startupStderr(spec.stderrFile, leader.stderrOffset);
+  const stderrSince = () => startupStderr(leader.stderrReader, leader.stderrOffset, spec.credentials);
   const failed = (pid: number | undefined, message: string): StartOutcome => {
     if (pid !== undefined) removeIfOwnIn(lock.dir, spec.pidFile, pid);
     return { ok: false, pid, message, startupStderr: stderrSince() };

@@ -4,8 +4,8 @@
 // their numbers, drops privileges through setpriv when asked, applies the umask, and reports the
 // spawn's success or failure as one promise.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { DaemonError, reason } from '../errors.js';
 import { clearNonBlocking } from '../native.js';
 import { expectedOwner, trustedOwners } from '../piddir.js';
@@ -45,6 +45,20 @@ export interface Spawned {
   started: Promise<Error | undefined>;
   /** Size of the --stderr file before the process could write to it. */
   stderrOffset: number;
+  /**
+   * The --stderr file (a regular one) open for reading: the very file the process writes to,
+   * whatever its path names later. The caller closes it.
+   */
+  stderrReader: number | undefined;
+}
+
+/** A second, read-only open of the file behind fd (through /proc/self/fd: no path is looked up again). */
+function reopenForReading(fd: number): number | undefined {
+  try {
+    return fstatSync(fd).isFile() ? openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NONBLOCK) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Outputs {
@@ -62,8 +76,8 @@ const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | con
  * a symlink another user could have planted, and refused when another user owns it. A symlink of
  * root's or the caller's own, in a directory only they can write, is followed: they chose it.
  */
-function openOutputFile(path: string, option: string, creds: Credentials): number {
-  const fail = (why: string, cause?: unknown) => new DaemonError('output-unwritable', `Cannot open ${option} file ${path}: ${why}`, { cause });
+function openOutputFile(path: string, option: string, creds: Credentials, shown = path, links = 0): number {
+  const fail = (why: string, cause?: unknown) => new DaemonError('output-unwritable', `Cannot open ${option} file ${shown}: ${why}`, { cause });
   let dir: WalkedDir;
   try {
     dir = walkDir(dirname(path), { userUid: creds.uid }, { mode: 0o755, uid: creds.uid, gid: creds.gid });
@@ -71,9 +85,9 @@ function openOutputFile(path: string, option: string, creds: Credentials): numbe
     if (err instanceof WalkError) throw fail(err.kind === 'untrusted' ? `${err.path}: ${err.why}; refusing to trust it` : err.why, err);
     throw err;
   }
+  let fd: number;
   try {
     const name = basename(path);
-    let fd: number;
     try {
       fd = openSync(dir.at(name), APPEND | constants.O_NOFOLLOW, 0o644);
     } catch (err) {
@@ -83,20 +97,24 @@ function openOutputFile(path: string, option: string, creds: Credentials): numbe
       if (dir.userControlled || !trustedOwners({ isDefault: false }).has(link.uid)) {
         throw fail(`it is a symbolic link owned by uid ${link.uid}; refusing to follow it`);
       }
-      fd = openSync(dir.at(name), APPEND, 0o644);
+      if (links >= MAX_LINKS) throw fail('too many levels of symbolic links');
+      // Root's or the caller's own link: its target is walked like any path, not followed blindly.
+      return openOutputFile(resolve(dir.path, readlinkSync(dir.at(name))), option, creds, shown, links + 1);
     }
-    const st = fstatSync(fd);
-    if (!trustedOwners({ isDefault: false, uid: creds.uid }).has(st.uid) || st.isDirectory()) {
-      closeSync(fd);
-      throw fail(st.isDirectory() ? 'it is a directory' : `it is owned by uid ${st.uid}, ${expectedOwner({ isDefault: false, uid: creds.uid })}; refusing to trust it`);
-    }
-    // The daemon writes to it as its stdout: a pipe or a terminal must block as usual.
-    if (!st.isFile()) clearNonBlocking(fd);
-    return fd;
   } finally {
     dir.close();
   }
+  const st = fstatSync(fd);
+  if (!trustedOwners({ isDefault: false, uid: creds.uid }).has(st.uid) || st.isDirectory()) {
+    closeSync(fd);
+    throw fail(st.isDirectory() ? 'it is a directory' : `it is owned by uid ${st.uid}, ${expectedOwner({ isDefault: false, uid: creds.uid })}; refusing to trust it`);
+  }
+  // The daemon writes to it as its stdout: a pipe or a terminal must block as usual.
+  if (!st.isFile()) clearNonBlocking(fd);
+  return fd;
 }
+
+const MAX_LINKS = 40;
 
 function openOutputs(req: SpawnRequest): Outputs {
   const opened = new Map<string, number>();
@@ -135,6 +153,7 @@ function stdioOf(req: SpawnRequest, outputs: Outputs): StdioOptions {
 export function spawnProcess(req: SpawnRequest): Spawned {
   const outputs = openOutputs(req);
   const stderrOffset = typeof outputs.stderr === 'number' ? fstatSync(outputs.stderr).size : 0;
+  const stderrReader = typeof outputs.stderr === 'number' ? reopenForReading(outputs.stderr) : undefined;
   let child: ChildProcess;
   const previousUmask = req.umask === undefined ? undefined : process.umask(req.umask);
   try {
@@ -156,5 +175,5 @@ export function spawnProcess(req: SpawnRequest): Spawned {
     child.once('spawn', () => resolve(undefined));
     child.once('error', resolve);
   });
-  return { child, started, stderrOffset };
+  return { child, started, stderrOffset, stderrReader };
 }
