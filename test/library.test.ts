@@ -77,13 +77,14 @@ t.test('shutdown callback: one call with the right message and code for each way
 
 t.test('a worker that throws 0.2 s after start: FAILED, exit 1, callback told why', async (t) => {
   const box = sandbox(t);
-  const r = await app(box, ['start'], { APP_MODE: 'throw' });
+  // A window far longer than the throw, so a slow boot on a loaded machine cannot outlast it.
+  const r = await app(box, ['start'], { APP_MODE: 'throw', APP_GRACE: '30' });
   t.equal(r.stdout, 'Starting app ... FAILED\n');
   t.match(r.stderr, /^ERROR: app exited during startup with exit code 1\nError: boom\n {4}at /, 'the stack from its stderr file');
   t.equal(r.exitCode, 1);
   t.equal(callbacks(box), 'Dying due to unhandled Error: boom|1\n');
   t.notOk(existsSync(box.pidFile));
-  const typeError = await app(box, ['start'], { APP_MODE: 'type-error' });
+  const typeError = await app(box, ['start'], { APP_MODE: 'type-error', APP_GRACE: '30' });
   t.equal(typeError.exitCode, 1);
   // V8 and JavaScriptCore (Bun) word the same TypeError differently.
   t.match(callbacks(box), /Dying due to unhandled TypeError: (Cannot read properties of null \(reading 'property'\)|null is not an object \(evaluating '[^']+'\))\|1\n$/);
