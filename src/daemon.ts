@@ -2,10 +2,11 @@
 // Node cannot fork, so a detached start re-runs the script (same execArgv, argv) through the
 // detach engine with WORKER_ENV set; in that re-run, start/restart/run mean "be the daemon".
 import { fstatSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { DaemonError, EXIT, usageError } from './errors.js';
 import { escapeForTerminal, out, warn } from './log.js';
 import { userFds } from './fds.js';
-import { dropPrivileges } from './engine/credentials.js';
+import { credentialsForCaller, dropPrivileges } from './engine/credentials.js';
 import { claimPidFile, writePidFile } from './pidfile.js';
 import { placeOf } from './piddir.js';
 import { readStat } from './proc.js';
@@ -27,8 +28,15 @@ export class Daemon {
   private readonly actions = new Map<string, CustomAction>();
   private runtime: WorkerRuntime | undefined;
 
+  /**
+   * Where relative paths (pidFile, stdoutFile, workDir, --pid-file...) are resolved: the caller's
+   * cwd. The detached daemon re-runs this script in its work dir (`/`), so there it is the cwd of
+   * the start that launched it: both processes resolve every path to the same file.
+   */
+  private readonly base = callerCwd();
+
   constructor(options: DaemonOptions = {}) {
-    this.values = checkDaemonOptions(options);
+    this.values = checkDaemonOptions(options, this.base);
     this.config = daemonConfig(this.values);
   }
 
@@ -81,7 +89,7 @@ export class Daemon {
     if (args.length === 0 || !(BUILT_IN as readonly string[]).includes(action)) return this.perform(action, args, this.config);
     let overrides: Values | 'help';
     try {
-      overrides = parseBuiltInFlags(action, args);
+      overrides = parseBuiltInFlags(action, args, this.base);
     } catch (err) {
       return reportError(err, action, daemonUsage(this.config.name, this.actions));
     }
@@ -97,7 +105,7 @@ export class Daemon {
     let code: number;
     const usage = daemonUsage(this.config.name, this.actions);
     try {
-      const parsed = parseDaemonCli(argv, this.actions);
+      const parsed = parseDaemonCli(argv, this.actions, this.base);
       if (parsed.kind === 'help') {
         out(daemonHelp(this.config.name, this.actions));
         code = EXIT.ok;
@@ -163,6 +171,8 @@ export class Daemon {
   private async restart(config: DaemonConfig): Promise<number> {
     this.requireWorker(config);
     if (!this.shouldDetach(config)) {
+      credentialsForCaller(config.credentials); // refused before the stop
+
       const stopped = await (await import('./actions/stop.js')).stop(config);
       return stopped === EXIT.ok ? this.startInFront(config) : stopped;
     }
@@ -187,6 +197,7 @@ export class Daemon {
   /** Foreground: this process is the daemon; pid file, then the worker in front. */
   private async startInFront(c: DaemonConfig): Promise<number> {
     this.requireWorker(c);
+    c = { ...c, credentials: credentialsForCaller(c.credentials) };
     // After reload() re-executed this process: same pid, so the pid file is already ours.
     const reexecuted = process.env[RELOAD_ENV] === REEXECUTED;
     delete process.env[RELOAD_ENV];
@@ -209,6 +220,13 @@ export class Daemon {
   }
 }
 
+/** In the re-run a detached start launched: the directory that start ran in; else undefined (the cwd). */
+function callerCwd(): string | undefined {
+  const env = process.env;
+  const origin = env[ORIGIN_CWD_ENV];
+  return env[WORKER_ENV] !== undefined && origin !== undefined && isAbsolute(origin) ? origin : undefined;
+}
+
 /** This process is the re-run a detached start of this config launched. */
 function isDaemonProcess(config: DaemonConfig): boolean {
   return process.env[WORKER_ENV] === config.pidFile;
@@ -224,6 +242,7 @@ function detachedOptions(config: DaemonConfig): ActionOptions {
     command: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2)],
     env: { ...process.env, [WORKER_ENV]: config.pidFile, [ORIGIN_CWD_ENV]: process.cwd() },
     readyEndsWindow: true,
+    library: true,
     keepFds: keepFds.sort((a, b) => a - b),
   };
 }

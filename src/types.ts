@@ -48,6 +48,8 @@ export interface ActionOptions {
   startTimeout: number;
   /** Environment of the daemon (default: the caller's). */
   env?: NodeJS.ProcessEnv;
+  /** Started by the library (the script re-run as the daemon): hints name its options, not the CLI's. */
+  library?: boolean;
   /** A READY=1 from the daemon ends the grace window early (the library's daemon.ready()). */
   readyEndsWindow?: boolean;
   /** Signal sent by `reload`. */

@@ -35,3 +35,8 @@ export function lookupGroup(spec: string): number | undefined {
   const row = table('/etc/group').find((r) => r[0] === spec);
   return row ? Number(row[2]) : undefined;
 }
+
+/** A gid's name in /etc/group, else the number. */
+export function groupName(gid: number): string {
+  return table('/etc/group').find((r) => r[2] === String(gid))?.[0] ?? String(gid);
+}

@@ -158,7 +158,7 @@ t.test('start --ready-fd: OK at the newline; EOF first is a timeout; death first
 
   const dies = await box.cli(['start', ...p, '--ready-fd', '5', '--', 'sh', '-c', 'exit 3']);
   t.equal(dies.stdout, 'Starting app ... FAILED\n');
-  t.equal(dies.stderr, 'ERROR: app exited during startup with exit code 3\n');
+  t.equal(dies.stderr, 'ERROR: app exited during startup with exit code 3 (its error output went to /dev/null; add --stderr FILE to see it)\n');
 });
 
 t.test('start --ready-fd with a probe: OK only once both say so', async (t) => {

@@ -90,7 +90,7 @@ t.test('start: a command killed by a signal in the window names the signal', asy
   const box = sandbox(t);
   const r = await box.cli(['start', '--pid-file', box.pidFile, '--', fixture('kill-self.js'), 'SIGUSR2', '100']);
   t.equal(r.stdout, 'Starting kill-self.js ... FAILED\n');
-  t.equal(r.stderr, 'ERROR: kill-self.js was killed during startup by SIGUSR2\n');
+  t.equal(r.stderr, 'ERROR: kill-self.js was killed during startup by SIGUSR2 (its error output went to /dev/null; add --stderr FILE to see it)\n');
   t.equal(r.exitCode, 1);
   t.notOk(existsSync(box.pidFile));
 });
@@ -99,7 +99,7 @@ t.test('start: exit 0 inside the window is a failed start too', async (t) => {
   const box = sandbox(t);
   const r = await box.cli(['start', '--pid-file', box.pidFile, '--', 'true']);
   t.equal(r.stdout, 'Starting true ... FAILED\n');
-  t.equal(r.stderr, 'ERROR: true exited during startup with exit code 0\n');
+  t.equal(r.stderr, 'ERROR: true exited during startup with exit code 0 (its error output went to /dev/null; add --stderr FILE to see it)\n');
   t.equal(r.exitCode, 1);
 });
 

@@ -5,9 +5,11 @@ import type { ActionOptions } from '../types.js';
 import { startLocked } from './start.js';
 import { stopLocked } from './stop.js';
 import { checkDetachFds } from '../engine/detach.js';
+import { credentialsForCaller } from '../engine/credentials.js';
 
 /** Stop (if running) and start, holding the pid-file lock across both. */
 export async function restart(opts: ActionOptions): Promise<number> {
+  opts = { ...opts, credentials: credentialsForCaller(opts.credentials) };
   checkDetachFds(opts.keepFds, opts.readyFd);
   const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
   try {

@@ -5,11 +5,13 @@ import { claimPidFile, removePidFileIfOwn } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import type { ActionOptions } from '../types.js';
 import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
+import { credentialsForCaller } from '../engine/credentials.js';
 import { commandSpecFrom } from './specs.js';
 import { dieOf, signalNumber } from '../signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
+  opts = { ...opts, credentials: credentialsForCaller(opts.credentials) };
   const activated = activationCount();
   if (opts.readyFd !== undefined && opts.readyFd < 3 + activated) {
     throw usageError(`--ready-fd ${opts.readyFd} is one of the socket-activation fds (LISTEN_FDS) the command gets`);

@@ -1,14 +1,18 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { DaemonError, EXIT } from '../errors.js';
 import { error, escapeForTerminal, out, warn } from '../log.js';
 import { lockForStart, runningOrCleared, type PidLock } from '../pidfile.js';
 import { placeOf } from '../piddir.js';
 import { checkDetachFds, launchDetached } from '../engine/detach.js';
+import { credentialsForCaller } from '../engine/credentials.js';
 import { launchSpecFrom } from './specs.js';
 import { progressLine, type ProgressLine } from '../progress.js';
 import type { ActionOptions } from '../types.js';
 import { signalNumber } from '../signals.js';
 
 export async function start(opts: ActionOptions): Promise<number> {
+  opts = { ...opts, credentials: credentialsForCaller(opts.credentials) };
   checkDetachFds(opts.keepFds, opts.readyFd);
   const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
   try {
@@ -37,7 +41,7 @@ export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<n
       return EXIT.ok;
     }
     out('FAILED\n');
-    error(outcome.message);
+    error(outcome.message + (outcome.died ? deathHints(opts) : ''));
     const lines = outcome.startupStderr.replace(/\n$/, '');
     if (lines !== '') process.stderr.write(`${lines}\n`);
     return EXIT.failure;
@@ -51,6 +55,27 @@ export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<n
     stopListening();
   }
 }
+
+/**
+ * Why a command that died in its startup window may have died, when the user cannot see it: a
+ * relative path in its arguments that exists here but not in the daemon's work dir, and error
+ * output that went to /dev/null.
+ */
+function deathHints(opts: ActionOptions): string {
+  let hints = '';
+  const here = process.cwd();
+  if (!opts.library && resolve(here) !== resolve(opts.workDir)) {
+    const misplaced = opts.command.slice(1).some((arg) => relativePath(arg) && existsSync(resolve(here, arg)) && !existsSync(resolve(opts.workDir, arg)));
+    if (misplaced) hints += ` (the daemon runs in ${opts.workDir}; use --work-dir DIR or an absolute path)`;
+  }
+  if (opts.stderrFile === undefined) {
+    hints += ` (its error output went to /dev/null; ${opts.library ? 'set the stderrFile option' : 'add --stderr FILE'} to see it)`;
+  }
+  return hints;
+}
+
+/** An argument that reads as a relative path: not an option, not absolute, not empty. */
+const relativePath = (arg: string): boolean => arg !== '' && !arg.startsWith('-') && !isAbsolute(arg);
 
 /**
  * Ctrl-C or a TERM during the startup window: the subshell has written (or will write) the pid

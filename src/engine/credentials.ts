@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { DaemonError } from '../errors.js';
 import { warn } from '../log.js';
 import type { Credentials } from '../types.js';
-import { lookupUser } from '../users.js';
+import { groupName, lookupUser } from '../users.js';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
@@ -69,6 +69,24 @@ export function environmentFor(creds: Credentials, env: NodeJS.ProcessEnv): Node
   }
   return result;
 }
+
+/**
+ * Only root can change the user or the group: an unprivileged caller asking for another is refused
+ * here, before anything is created or launched (start, restart, run, the library's start). One
+ * asking for its own uid and gid needs no change, so none is made (setpriv's initgroups would fail).
+ */
+export function credentialsForCaller(creds: Credentials): Credentials {
+  const uid = process.getuid?.();
+  if (uid === undefined || uid === 0 || (creds.uid === undefined && creds.gid === undefined)) return creds;
+  if (creds.uid !== undefined && creds.uid !== uid) {
+    throw notPermitted('user', creds.userName ?? String(creds.uid));
+  }
+  if (creds.gid !== undefined && creds.gid !== process.getgid?.()) throw notPermitted('group', groupName(creds.gid));
+  return { uid: undefined, gid: undefined, userName: undefined };
+}
+
+const notPermitted = (what: 'user' | 'group', name: string) =>
+  new DaemonError('not-permitted', `Cannot run as ${what} ${name}: only root can change the ${what} (operation not permitted)`);
 
 /** Node has process.initgroups (POSIX only); @types/node does not declare it. */
 type WithInitgroups = NodeJS.Process & { initgroups?: (user: string, extraGroup: number) => void };

@@ -30,7 +30,8 @@ const NEVER = new Promise<never>(() => {});
 
 export type StartOutcome =
   | { ok: true; pid: number }
-  | { ok: false; pid: number | undefined; message: string; startupStderr: string };
+  /** died: the command exited or was killed inside the startup window. */
+  | { ok: false; pid: number | undefined; message: string; startupStderr: string; died?: boolean };
 
 const STARTUP_STDERR_LIMIT = 64 * 1024;
 
@@ -195,7 +196,7 @@ async function awaitStartup(
   progress: StartProgress | undefined,
 ): Promise<StartOutcome> {
   const stderrSince = () => startupStderr(leader.stderrReader, leader.stderrOffset, spec.credentials);
-  const failed = (pid: number | undefined, message: string): StartOutcome => {
+  const failed = (pid: number | undefined, message: string): Extract<StartOutcome, { ok: false }> => {
     if (pid !== undefined) removeIfOwnIn(lock.dir, spec.pidFile, pid);
     return { ok: false, pid, message, startupStderr: stderrSince() };
   };
@@ -240,7 +241,7 @@ async function awaitStartup(
       `it is left running as PID ${pid} (pid file ${spec.pidFile}); stop it with: daemonocle stop --pid-file ${spec.pidFile}`;
     return { ok: false, pid, message, startupStderr: stderrSince() };
   }
-  return failed(pid, `${spec.name} ${(result as { death: string }).death}`);
+  return { ...failed(pid, `${spec.name} ${(result as { death: string }).death}`), died: true };
 }
 
 /** The notification socket a daemon may say READY=1 on, when the readiness rule listens for it. */

@@ -77,7 +77,8 @@ ${row('-h, --help', 'this help')}
 `;
 }
 
-export function parseDaemonCli(argv: string[], actions: Map<string, CustomAction>): ParsedDaemonCli {
+/** base: the directory relative paths are resolved against (default: the cwd). */
+export function parseDaemonCli(argv: string[], actions: Map<string, CustomAction>, base?: string): ParsedDaemonCli {
   const [first, ...rest] = argv;
   if (first === undefined) throw usageError('No action given');
   if (first === '--help' || first === '-h') return { kind: 'help' };
@@ -86,12 +87,12 @@ export function parseDaemonCli(argv: string[], actions: Map<string, CustomAction
     const valid = [...BUILT_IN_HELP.map(([a]) => a), ...actions.keys()].join(', ');
     throw usageError(`Unknown action '${first}'; valid actions: ${valid}`);
   }
-  const flags = parseBuiltInFlags(first, rest);
+  const flags = parseBuiltInFlags(first, rest, base);
   return flags === 'help' ? { kind: 'help' } : { kind: 'action', action: first, args: [], overrides: flags };
 }
 
 /** A built-in action's flags, as cli() and doAction(BUILT_IN, flags) take them; 'help' for -h. */
-export function parseBuiltInFlags(action: string, args: string[]): Values | 'help' {
+export function parseBuiltInFlags(action: string, args: string[], base?: string): Values | 'help' {
   const { values: raw } = runParseArgs(args, FLAGS, false, false, action);
-  return raw.help ? 'help' : parseFlagValues(raw, FLAGS, action);
+  return raw.help ? 'help' : parseFlagValues(raw, FLAGS, action, base);
 }

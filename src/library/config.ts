@@ -70,8 +70,11 @@ export function badOption(option: string, expected: string, value: unknown): Typ
   return new TypeError(`Daemon option '${option}' must be ${expected}, got ${describe(value)}`);
 }
 
-/** The constructor's options, each checked by its registry kind; the parsed values by key. */
-export function checkDaemonOptions(options: DaemonOptions): Values {
+/**
+ * The constructor's options, each checked by its registry kind; the parsed values by key. base:
+ * the directory relative paths are resolved against (default: the cwd).
+ */
+export function checkDaemonOptions(options: DaemonOptions, base?: string): Values {
   if (options === null || typeof options !== 'object') throw new TypeError(`Daemon options must be an object, got ${describe(options)}`);
   const values: Values = {};
   for (const [key, value] of Object.entries(options)) {
@@ -83,7 +86,7 @@ export function checkDaemonOptions(options: DaemonOptions): Values {
     const kind = KINDS[def.kind];
     if (!(kind.library as readonly string[]).includes(jsTypeOf(value))) throw badOption(key, kind.typeExpected ?? kind.expected, value);
     try {
-      values[key] = (kind.parse as (label: string, v: unknown) => unknown)(key, value);
+      values[key] = (kind.parse as (label: string, v: unknown, base?: string) => unknown)(key, value, base);
     } catch (err) {
       if (err instanceof DaemonError) throw badOption(key, kind.expected, value);
       throw err;

@@ -65,14 +65,14 @@ function actionIn(args: string[], options: readonly FlagDef[]): Action | undefin
 }
 
 /** Raw parseArgs values to parsed ones keyed by the registry's names; refuses what `action` does not take. */
-export function parseFlagValues(raw: Record<string, unknown>, options: readonly FlagDef[], action: string): Values {
+export function parseFlagValues(raw: Record<string, unknown>, options: readonly FlagDef[], action: string, base?: string): Values {
   const values: Values = {};
   for (const o of options) {
     const given = raw[o.flag];
     if (given === undefined) continue;
     if (!o.actions.includes(action as Action)) throw usageError(`--${o.flag} does not apply to ${action}`);
-    const parse = KINDS[o.kind].parse as (label: string, value: unknown) => unknown;
-    values[o.key] = Array.isArray(given) ? given.map((v) => parse(`--${o.flag}`, v)) : parse(`--${o.flag}`, given);
+    const parse = KINDS[o.kind].parse as (label: string, value: unknown, base?: string) => unknown;
+    values[o.key] = Array.isArray(given) ? given.map((v) => parse(`--${o.flag}`, v, base)) : parse(`--${o.flag}`, given, base);
   }
   return values;
 }

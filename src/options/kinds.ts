@@ -26,8 +26,11 @@ export interface KindDef {
   expected: string;
   /** What a wrong JavaScript type is told, when it differs from `expected`. */
   typeExpected?: string;
-  /** CLI text or a Daemon option's value to the parsed value; throws a usage DaemonError. */
-  parse(label: string, value: never): unknown;
+  /**
+   * CLI text or a Daemon option's value to the parsed value; throws a usage DaemonError. base: the
+   * directory a relative path is resolved against (paths only; default the cwd).
+   */
+  parse(label: string, value: never, base?: string): unknown;
 }
 
 const id = (_label: string, value: unknown): unknown => value;

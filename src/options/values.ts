@@ -115,14 +115,19 @@ export function defaultName(command: string[]): string | undefined {
   return first === undefined ? undefined : basename(first) || undefined;
 }
 
-export const absolute = (path: string): string => resolve(path);
+/** path made absolute against base (default: this process's cwd). */
+export const absolute = (path: string, base?: string): string => (base === undefined ? resolve(path) : resolve(base, path));
 
 export function nonEmpty(option: string, value: string): string {
   if (value === '') throw usageError(`${option} needs a non-empty path`);
   return value;
 }
 
-export const absolutePath = (option: string, value: string): string => absolute(nonEmpty(option, value));
+/**
+ * A path option's value, absolute. base: the directory relative paths are meant from, when it is
+ * not this process's cwd (a library daemon runs in its work dir, its caller elsewhere).
+ */
+export const absolutePath = (option: string, value: string, base?: string): string => absolute(nonEmpty(option, value), base);
 
 /** `PORT`, `HOST:PORT` or `[IPV6]:PORT`; the host defaults to 127.0.0.1. */
 export function parsePortProbe(option: string, value: string | number): Probe {
