@@ -22,7 +22,14 @@ export type { DaemonOptions, ShutdownCallback, Worker } from './library/config.j
 
 const BUILT_IN = ['start', 'stop', 'restart', 'status', 'reload', 'run'] as const;
 
-export class Daemon {
+/** The built-in actions doAction() runs. */
+export type Action = (typeof BUILT_IN)[number];
+
+/**
+ * `Custom` names the actions added with exposeAction(): exposeAction('hello', fn) returns the same
+ * Daemon typed Daemon<'hello'>, or declare them up front with `new Daemon<'hello'>(...)`.
+ */
+export class Daemon<Custom extends string = never> {
   private values: Values;
   private config: DaemonConfig;
   private readonly actions = new Map<string, CustomAction>();
@@ -73,19 +80,21 @@ export class Daemon {
   }
 
   /** A custom action: fn gets the words after the action and returns the exit code (nothing = 0). */
-  exposeAction(name: string, fn: CustomAction['fn'], help = ''): this {
+  exposeAction<Name extends string>(name: Name, fn: CustomAction['fn'], help = ''): Daemon<Custom | Name> {
     if (typeof name !== 'string' || !/^[a-z][\w-]*$/i.test(name)) throw new TypeError(`exposeAction: bad action name ${String(name)}`);
     if ((BUILT_IN as readonly string[]).includes(name)) throw new TypeError(`exposeAction: '${name}' is a built-in action`);
     if (typeof fn !== 'function') throw new TypeError(`exposeAction: '${name}' needs a function`);
     this.actions.set(name, { fn, help });
-    return this;
+    return this as Daemon<Custom | Name>;
   }
 
   /**
    * Runs an action; resolves to its exit code after printing the same messages as the CLI. A
    * custom action gets `args`; a built-in one takes them as cli()'s flags (['--tree'], ['--json']).
+   * A literal must name an action (`doAction('stat')` does not compile); a string known only at run
+   * time (`process.argv[2] ?? 'status'`) is checked then: an unknown one is a usage error, exit 2.
    */
-  async doAction(action: string, args: string[] = []): Promise<number> {
+  async doAction<A extends string>(action: string extends A ? A : Action | Custom, args: string[] = []): Promise<number> {
     if (args.length === 0 || !(BUILT_IN as readonly string[]).includes(action)) return this.perform(action, args, this.config);
     let overrides: Values | 'help';
     try {

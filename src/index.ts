@@ -1,5 +1,6 @@
-export { Daemon, type DaemonOptions, type ShutdownCallback, type Worker } from './daemon.js';
-export { runCli } from './cli/run-cli.js';
+// The package's public API: what docs/library.md documents, nothing more. The types refer to
+// Node's (NodeJS.Signals, Buffer): the reference below makes a consumer's TypeScript load them even
+// where its own "types" list does not name node (TypeScript 7's default is none).
+/// <reference types="node" preserve="true" />
+export { Daemon, type Action, type DaemonOptions, type ShutdownCallback, type Worker } from './daemon.js';
 export { DaemonError, EXIT, type DaemonErrorCode } from './errors.js';
-export { sdNotify } from './notify.js';
-export { inspectPidFile, type PidFileState } from './pidfile.js';

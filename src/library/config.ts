@@ -12,45 +12,46 @@ import type { ActionOptions } from '../types.js';
 export type Worker = () => unknown;
 export type ShutdownCallback = (message: string, code: number) => unknown;
 
+/** An option given as undefined is as if absent (its default applies). */
 export interface DaemonOptions {
   /** Name in messages and the default pid file. Default: basename of the script (process.argv[1]). */
-  name?: string;
+  name?: string | undefined;
   /** The daemon's work: sync or async. When it returns (or its promise settles) the daemon ends. */
-  worker?: Worker;
+  worker?: Worker | undefined;
   /** Called once on every way out with a message and a code (see README "Shutdown callback"). */
-  shutdownCallback?: ShutdownCallback;
-  pidFile?: string;
+  shutdownCallback?: ShutdownCallback | undefined;
+  pidFile?: string | undefined;
   /** true: double-fork daemon; false: run in front; 'auto' (default): false when PID 1, under systemd or with a socket on stdin. */
-  detach?: boolean | 'auto';
-  workDir?: string;
-  stdoutFile?: string;
-  stderrFile?: string;
+  detach?: boolean | 'auto' | undefined;
+  workDir?: string | undefined;
+  stdoutFile?: string | undefined;
+  stderrFile?: string | undefined;
   /** A number (0o027) or an octal string ('027'). Default 0o022. */
-  umask?: number | string;
+  umask?: number | string | undefined;
   /** User to run as: a name or a uid. */
-  uid?: number | string;
+  uid?: number | string | undefined;
   /** Group to run as: a name or a gid. */
-  gid?: number | string;
+  gid?: number | string | undefined;
   /** Default true: the daemon gets fds 0-2 and keepFds only. */
-  closeOpenFiles?: boolean;
-  keepFds?: number[];
+  closeOpenFiles?: boolean | undefined;
+  keepFds?: number[] | undefined;
   /** Seconds stop waits for the exit. Default 10. */
-  stopTimeout?: number;
+  stopTimeout?: number | undefined;
   /** Seconds of the startup window. Default 1. */
-  grace?: number;
+  grace?: number | undefined;
   /** Wait for the worker's ready() instead of the grace window. */
-  notify?: boolean;
+  notify?: boolean | undefined;
   /** With notify or a probe: seconds to wait for readiness. Default 90. */
-  startTimeout?: number;
-  signalGroup?: boolean;
+  startTimeout?: number | undefined;
+  signalGroup?: boolean | undefined;
   /** Signal the reload action sends. Default 'SIGHUP'. */
-  reloadSignal?: string | number;
+  reloadSignal?: string | number | undefined;
   /** Probe: ready once a TCP connect to [HOST:]PORT succeeds (HOST default 127.0.0.1). */
-  readyPort?: number | string;
+  readyPort?: number | string | undefined;
   /** Probe: ready once this file exists. */
-  readyFile?: string;
+  readyFile?: string | undefined;
   /** Probe: ready once this shell command exits 0. */
-  readyCmd?: string;
+  readyCmd?: string | undefined;
 }
 
 /** What a Daemon runs with: the action options plus the library's own. */
