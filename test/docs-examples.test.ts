@@ -154,7 +154,7 @@ for (const b of ALL.filter((x) => x.info === 'console' || x.info === 'sh')) {
     const s = scene(t);
     const previous = ALL[ALL.indexOf(b) - 1];
     if (previous?.info === 'js') {
-      const file = /\bnode (\S+\.js)\b/.exec(b.text)?.[1];
+      const file = /\bnode (\S+\.[cm]?js)\b/.exec(b.text)?.[1];
       t.ok(file, `${where(b)} runs the module of ${where(previous)} with node`);
       writeFileSync(join(s.home, file!), `${previous.text}\n`);
       chownSync(join(s.home, file!), s.uid, s.uid);
