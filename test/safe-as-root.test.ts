@@ -33,6 +33,14 @@ function asUserInBackground(t: T, uid: number, argv: string[], cwd = '/'): Child
   return proc;
 }
 
+/** A root 0600 file in the root-only directory (made passable, 0711, so a link to it resolves). */
+function rootSecret(rootOnly: string, text: string): string {
+  chmodSync(rootOnly, 0o711);
+  const secret = join(rootOnly, 'secret');
+  writeFileSync(secret, text, { mode: 0o600 });
+  return secret;
+}
+
 function rootOnlyUntouched(t: T, rootOnly: string, round: string): void {
   const st = statSync(rootOnly);
   t.same([st.uid, st.gid, mode(rootOnly)], [0, 0, '700'], `${round}: the root-only directory keeps owner and mode`);
@@ -175,8 +183,7 @@ t.test('the --user replaces its log file with a symlink to a root file: refused,
   const box = sandbox(t);
   const [user] = freshUids();
   const { home, rootOnly } = places(box, user);
-  const secret = join(rootOnly, 'secret');
-  writeFileSync(secret, 'root only\n', { mode: 0o600 });
+  const secret = rootSecret(rootOnly, 'root only\n');
   const log = join(home, 'log', 'out.log');
   const made = await asUser(user, ['sh', '-c', `mkdir log && ln -s ${secret} log/out.log`], { PATH: process.env.PATH }, home);
   t.equal(made.exitCode, 0, made.stderr);
@@ -265,9 +272,7 @@ t.test("the --user swaps its --stderr file for a symlink to a root file, or a FI
   const box = sandbox(t);
   const [user] = freshUids();
   const { home, rootOnly } = places(box, user);
-  chmodSync(rootOnly, 0o711);
-  const secret = join(rootOnly, 'secret');
-  writeFileSync(secret, 'root-secret-line\n', { mode: 0o600 });
+  const secret = rootSecret(rootOnly, 'root-secret-line\n');
   const err = join(home, 'log', 'err.log');
   const args = ['--pid-file', join(home, 'run', 'app.pid'), '--name', 'app', '--user', String(user), '--group', String(user), '--stderr', err];
   for (const swap of [`ln -s ${secret} ${err}`, `mkfifo ${err}`]) {
@@ -285,9 +290,7 @@ t.test('a symlink of root\'s leads into the --user\'s directory, where the user 
   const box = sandbox(t);
   const [user] = freshUids();
   const { home, rootOnly } = places(box, user);
-  chmodSync(rootOnly, 0o711);
-  const secret = join(rootOnly, 'secret');
-  writeFileSync(secret, 'root only\n', { mode: 0o600 });
+  const secret = rootSecret(rootOnly, 'root only\n');
   const varlog = join(box.dir, 'varlog');
   mkdirSync(varlog);
   const made = await asUser(user, ['sh', '-c', `mkdir logs && ln -s ${secret} logs/out.log`], { PATH: process.env.PATH }, home);
