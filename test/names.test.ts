@@ -46,6 +46,8 @@ t.test('the default name of a command, interpreter by interpreter', async (t) =>
     [['node', '-e', 'setInterval(() => {}, 1000)'], 'node'],
     [['python3', '-c', 'import time'], 'python3'],
     [['perl', '-e', 'sleep 1000'], 'perl'],
+    [['perl', '-lne', 'print', 'in.txt'], 'perl'],
+    [['ruby', '-0777', '-ne', 'print'], 'ruby'],
     [['php', '-S', '0.0.0.0:8000'], 'php'],
     [['deno', 'task', 'dev'], 'deno'],
     [['bun', 'x', 'cowsay'], 'bun'],

@@ -94,14 +94,14 @@ const PYTHON: Syntax = {
 const RUBY: Syntax = {
   clusters: true,
   valued: ['-I', '-r', '-C', '-E', '--encoding'],
-  attached: ['-x', '-W', '-0', '-i', '-F', '-T', '-K'],
+  attached: ['-x', '-W', '-i', '-F', '-T', '-K'],
   inline: ['-e', '-', '-v', '--version', '-h', '--help'],
 };
 
 const PERL: Syntax = {
   clusters: true,
   valued: ['-I'],
-  attached: ['-M', '-m', '-0', '-l', '-i', '-x', '-C', '-D', '-d', '-F', '-V'],
+  attached: ['-M', '-m', '-i', '-x', '-C', '-D', '-d', '-F', '-V'],
   inline: ['-e', '-E', '-', '-v', '-h'],
 };
 
