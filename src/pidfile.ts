@@ -4,7 +4,7 @@
 // Every read, lock, write and removal goes through the pid file's directory as an open fd, walked
 // from / (src/piddir.ts, src/safe-path.ts): nobody can swap a directory or plant a symlink
 // between the check and the use.
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DaemonError, EXIT, reason } from './errors.js';
@@ -282,6 +282,14 @@ export interface PidLock {
   fd: number;
   /** The pid file's directory, open: the start writes the pid file through it. */
   dir: WalkedDir;
+  /** Whether the flock is really held (not where flock is unavailable). */
+  held: boolean;
+  /**
+   * With the flock held and no pid file left: removes the lock file (stop), so nothing piles up.
+   * Safe because every locker, once its flock succeeds, checks that the name still refers to the
+   * inode it locked, and starts over when it does not (lockPidFile).
+   */
+  removeIfNoPidFile(): void;
   release(): void;
 }
 
@@ -307,7 +315,7 @@ function lockHolder(fd: number): string {
 }
 
 /** Takes the flock, polling so that a lock nobody releases ends in an ERROR after timeoutMs. */
-async function takeLock(fd: number, lockPath: string, timeoutMs: number): Promise<boolean> {
+async function takeLock(fd: number, lockPath: string, timeoutMs: number, timeoutSeconds: number): Promise<boolean> {
   const began = Date.now();
   let delay = 2;
   let told = false;
@@ -316,7 +324,7 @@ async function takeLock(fd: number, lockPath: string, timeoutMs: number): Promis
     if (got !== 'busy') return got === 'locked';
     const waited = Date.now() - began;
     if (waited >= timeoutMs) {
-      throw new DaemonError('pidfile-unusable', `Timed out after ${timeoutMs / 1000} s waiting for the lock on ${lockPath}, held by ${lockHolder(fd)}`);
+      throw new DaemonError('pidfile-unusable', `Timed out after ${timeoutSeconds} s waiting for the lock on ${lockPath}, held by ${lockHolder(fd)}`);
     }
     if (!told && waited >= LOCK_NOTICE_MS) {
       told = true;
@@ -327,48 +335,114 @@ async function takeLock(fd: number, lockPath: string, timeoutMs: number): Promis
   }
 }
 
+/** Whether dir/name exists (without following a symlink). */
+function existsIn(dir: WalkedDir, name: string): boolean {
+  try {
+    lstatSync(dir.at(name));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** Whether the name still refers to the file open at fd (not removed, not replaced). */
+function stillNamed(dir: WalkedDir, name: string, fd: number): boolean {
+  const held = fstatSync(fd);
+  try {
+    const named = lstatSync(dir.at(name));
+    return named.ino === held.ino && named.dev === held.dev;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+const LOCK_FLAGS = constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /**
  * One daemon per pid file: an exclusive flock on PATH.lock, held from the check until the pid
- * file is written. The file stays on disk; one that another user owns is refused. Resolves to
- * undefined when locking is impossible (read-only directory, no native calls) and `required` is
- * false, or when the directory is missing and `create` is false.
+ * file is written; one that another user owns is refused. `stop` removes the lock file with the
+ * pid file (removeIfNoPidFile), so a locker whose flock succeeds checks that the name still
+ * refers to the inode it locked, and otherwise (removed, or replaced by a newcomer's) closes it
+ * and starts over: whoever waited on the removed file never runs beside the newcomer.
+ * Resolves to undefined when locking is impossible (read-only directory, no native calls) and
+ * `required` is false, or when the directory is missing and `create` is false; with
+ * `onlyIfPidFile`, to 'no-pid-file' when there is neither a pid file nor a lock file, having
+ * created nothing.
  */
-export async function lockPidFile(path: string, place: PidPlace, required: boolean, timeoutSeconds: number, create = false): Promise<PidLock | undefined> {
+export async function lockPidFile(path: string, place: PidPlace, required: boolean, timeoutSeconds: number, create?: boolean): Promise<PidLock | undefined>;
+export async function lockPidFile(path: string, place: PidPlace, required: boolean, timeoutSeconds: number, create: boolean, onlyIfPidFile: true): Promise<PidLock | 'no-pid-file' | undefined>;
+export async function lockPidFile(path: string, place: PidPlace, required: boolean, timeoutSeconds: number, create = false, onlyIfPidFile = false): Promise<PidLock | 'no-pid-file' | undefined> {
   const dir = openPidDir(path, place, create);
-  if (dir === undefined) return undefined;
+  if (dir === undefined) return onlyIfPidFile ? 'no-pid-file' : undefined;
   const lockPath = `${path}.lock`;
-  let fd: number;
-  try {
-    fd = openSync(dir.at(`${basename(path)}.lock`), constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    dir.close();
-    if (code === 'ELOOP' || code === 'EMLINK') throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is a symbolic link`);
-    if (!required) return undefined;
-    throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${reason(err)}`, { cause: err });
-  }
-  const release = () => {
-    for (const close of [() => closeSync(fd), () => dir.close()]) {
+  const lockName = `${basename(path)}.lock`;
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    let fd: number;
+    try {
       try {
-        close();
+        fd = openSync(dir.at(lockName), LOCK_FLAGS | (onlyIfPidFile ? 0 : constants.O_CREAT), 0o644);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !onlyIfPidFile) throw err;
+        // No lock file: read-only callers create none unless there is a pid file to act on.
+        if (!existsIn(dir, basename(path))) {
+          dir.close();
+          return 'no-pid-file';
+        }
+        fd = openSync(dir.at(lockName), LOCK_FLAGS | constants.O_CREAT, 0o644);
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      dir.close();
+      if (code === 'ELOOP' || code === 'EMLINK') throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is a symbolic link`);
+      if (!required) return undefined;
+      throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: ${reason(err)}`, { cause: err });
+    }
+    const closeFd = () => {
+      try {
+        closeSync(fd);
       } catch {
         // Already closed.
       }
+    };
+    let held: boolean;
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is not a regular file`);
+      if (!trustedOwners(place).has(st.uid)) {
+        throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is owned by uid ${st.uid}, ${expectedOwner(place)}; refusing to trust it`);
+      }
+      held = await takeLock(fd, lockPath, Math.max(0, deadline - Date.now()), timeoutSeconds);
+      if (!held && required) warn('flock is unavailable here; concurrent starts of one pid file are not serialised');
+      if (held && !stillNamed(dir, lockName, fd)) {
+        // Removed (or removed and created anew) while we waited: this lock guards nothing.
+        closeFd();
+        continue;
+      }
+    } catch (err) {
+      closeFd();
+      dir.close();
+      throw err;
     }
-  };
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is not a regular file`);
-    if (!trustedOwners(place).has(st.uid)) {
-      throw new DaemonError('pidfile-unusable', `Cannot use lock file ${lockPath}: it is owned by uid ${st.uid}, ${expectedOwner(place)}; refusing to trust it`);
-    }
-    const locked = await takeLock(fd, lockPath, timeoutSeconds * 1000);
-    if (!locked && required) warn('flock is unavailable here; concurrent starts of one pid file are not serialised');
-  } catch (err) {
-    release();
-    throw err;
+    const release = () => {
+      closeFd();
+      try {
+        dir.close();
+      } catch {
+        // Already closed.
+      }
+    };
+    const removeIfNoPidFile = () => {
+      try {
+        if (held && !existsIn(dir, basename(path)) && stillNamed(dir, lockName, fd)) unlinkSync(dir.at(lockName));
+      } catch {
+        // Left in place: harmless, the next locker uses it.
+      }
+    };
+    return { fd, dir, held, removeIfNoPidFile, release };
   }
-  return { fd, dir, release };
 }
 
 /** The lock for a start: the directory made when missing, then the lock taken. */

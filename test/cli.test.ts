@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture, libAppEnv, ROOT, sandbox } from './helpers.js';
 
@@ -68,6 +68,8 @@ t.test('the default pid file is derived from the name', async (t) => {
   t.match(readFileSync(expected, 'utf8'), /^\d+\n\d+\n$/, `pid file at ${expected}`);
   const stop = await box.cli(['stop', '--name', name], { env: { ...box.env, ...env } });
   t.equal(stop.stdout, `Stopping ${name} ... OK\n`);
+  t.notOk(existsSync(expected), 'the pid file removed');
+  t.notOk(existsSync(`${expected}.lock`), 'and no lock file left behind in the shared directory');
 });
 
 t.test('anywhere but Linux every action says so, and starts nothing', async (t) => {

@@ -25,7 +25,7 @@ t.test('a pid file in a missing directory: the directory is made 0755 (relative 
   const stop = await box.cli(['stop', ...args], { cwd: box.dir });
   t.equal(stop.stdout, 'Stopping app ... OK\n');
   t.ok(statSync(join(box.dir, 'run', 'app')).isDirectory(), 'stop leaves the directory');
-  t.same(readdirSync(join(box.dir, 'run', 'app')), ['app.pid.lock'], 'and only the lock file in it');
+  t.same(readdirSync(join(box.dir, 'run', 'app')), [], 'and nothing in it: no pid file, no lock file');
 });
 
 t.test('run --pid-file and the library in front make the directory too', async (t) => {

@@ -62,6 +62,26 @@ t.test('a server that never listens: FAILED after --start-timeout, left running 
   t.equal(stop.stdout, 'Stopping web ... OK\n');
 });
 
+t.test('a probe waited on for 5 s leaks no abort listeners: stderr holds exactly the expected lines, no Node warning', async (t) => {
+  const box = sandbox(t);
+  const port = await freePort();
+  // start: 5 s of backoff sleeps against a port nobody listens on, then the timeout's ERROR alone.
+  // run: the same probe for the whole life of a 5 s command, and nothing at all on stderr.
+  const [start, run] = await Promise.all([
+    box.cli(['start', '--pid-file', box.pidFile, '--name', 'web', '--ready-port', String(port), '--start-timeout', '5', '--', 'sleep', '1000']),
+    box.cli(['run', '--ready-port', String(port), '--', 'sleep', '5']),
+  ]);
+  const pid = readPid(box.pidFile);
+  t.equal(start.stdout, 'Starting web ... FAILED\n');
+  t.equal(start.stderr, `ERROR: web timed out waiting for readiness after 5 s; it is left running as PID ${pid} (pid file ${box.pidFile}); `
+    + `stop it with: daemonocle stop --pid-file ${box.pidFile}\n`);
+  t.equal(start.exitCode, 1);
+  t.equal(run.stderr, '');
+  t.equal(run.stdout, '');
+  t.equal(run.exitCode, 0);
+  t.equal((await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'web'])).stdout, 'Stopping web ... OK\n');
+});
+
 t.test('--ready-file and --ready-cmd each end the wait', async (t) => {
   const box = sandbox(t);
   const flag = join(box.dir, 'ready.flag');

@@ -172,6 +172,28 @@ t.test(`soak: start/status/stop cycles for ${SOAK_SECONDS} s leave nothing behin
   t.equal(zombiesOf(process.pid), 0, 'no zombies of ours');
 });
 
+t.test('lock-file storm: stop removes the lock file, and concurrent start/stop/restart still end with one tracked daemon or none', async (t) => {
+  // Every stop that clears the pid file removes the lock file under the lock; lockers that waited
+  // on the removed file must notice and start over, or one of them runs beside a newcomer.
+  const box = sandbox(t);
+  const args = ['--pid-file', box.pidFile, '--name', 'app'];
+  const lockFile = `${box.pidFile}.lock`;
+  for (let round = 0; round < 4; round++) {
+    const actions = ['stop', 'start', 'stop', 'restart', 'stop', 'start', 'stop', 'start', 'restart', 'stop', 'stop', 'start'];
+    const runs = await Promise.all(actions.map((a) => box.cli(a === 'stop' ? ['stop', ...args] : [a, ...args, '--grace', '0.05', '--', 'sleep', '1000'])));
+    t.ok(runs.every((r) => r.exitCode === 0), `round ${round}: every action succeeded (${runs.map((r) => r.exitCode).join(',')})`);
+    t.notOk(runs.some((r) => /ERROR/.test(r.stderr)), `round ${round}: no ERROR`);
+    trackedOrNone(t, box, `round ${round}`);
+    t.equal(existsSync(lockFile), existsSync(box.pidFile), `round ${round}: a lock file only beside a pid file`);
+    const stop = await box.cli(['stop', ...args]);
+    t.equal(stop.exitCode, 0);
+    t.same(box.processes(), [], `round ${round}: stopped`);
+    t.notOk(existsSync(lockFile), `round ${round}: no lock file after the stop`);
+    t.notOk(existsSync(box.pidFile), `round ${round}: no pid file after the stop`);
+  }
+  t.equal(zombiesOf(process.pid), 0);
+});
+
 t.test('storm: concurrent start/restart/stop on one pid file end with one tracked daemon or none', async (t) => {
   const box = sandbox(t);
   const args = ['--pid-file', box.pidFile, '--name', 'app'];

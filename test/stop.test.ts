@@ -1,5 +1,6 @@
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { alive, fixture, readPid, sandbox, waitFor } from './helpers.js';
 
 async function startFixture(box: ReturnType<typeof sandbox>, args: string[], extra: string[] = []) {
@@ -25,6 +26,8 @@ t.test('stop: OK only once the process is gone; pid file removed', async (t) => 
   t.equal(r.exitCode, 0);
   t.notOk(alive(pid), 'gone (or a zombie awaiting init) when stop returned');
   t.notOk(existsSync(box.pidFile), 'pid file removed');
+  t.notOk(existsSync(`${box.pidFile}.lock`), 'and its lock file with it');
+  t.same(readdirSync(box.dir), [], 'nothing left in the directory');
 });
 
 t.test('stop: not running is a WARNING and exit 0', async (t) => {
@@ -33,6 +36,38 @@ t.test('stop: not running is a WARNING and exit 0', async (t) => {
   t.equal(r.stdout, '');
   t.equal(r.stderr, 'WARNING: app is not running\n');
   t.equal(r.exitCode, 0);
+});
+
+t.test('actions that only read create nothing: no lock file, no directory', async (t) => {
+  const box = sandbox(t);
+  const missing = join(box.dir, 'run', 'app.pid');
+  for (const pidFile of [box.pidFile, missing]) {
+    const p = ['--pid-file', pidFile, '--name', 'app'];
+    t.equal((await box.cli(['stop', ...p])).stderr, 'WARNING: app is not running\n');
+    t.equal((await box.cli(['status', ...p])).exitCode, 3);
+    t.equal((await box.cli(['reload', ...p])).stderr, 'ERROR: app is not running\n');
+  }
+  t.equal((await box.cli(['list', '--pid-dir', box.dir])).exitCode, 0);
+  t.same(readdirSync(box.dir), [], 'no lock file, no directory');
+  // The default pid file's place (shared as root): a name never started leaves no trace there.
+  const name = `neverstarted-${process.pid}`;
+  const env = process.getuid?.() === 0 ? box.env : { ...box.env, XDG_RUNTIME_DIR: join(box.dir, 'xdg') };
+  const dir = process.getuid?.() === 0 ? '/run/daemonocle' : join(box.dir, 'xdg', 'daemonocle');
+  t.equal((await box.cli(['stop', '--name', name], { env })).stderr, `WARNING: ${name} is not running\n`);
+  t.notOk(existsSync(join(dir, `${name}.pid.lock`)), 'no lock file in the default place');
+  if (process.getuid?.() !== 0) t.notOk(existsSync(dir), 'nor the default directory');
+});
+
+t.test('stop of a stale pid file clears it and its lock file; a left-over lock file alone is removed too', async (t) => {
+  const box = sandbox(t);
+  writeFileSync(box.pidFile, '999999\n');
+  writeFileSync(`${box.pidFile}.lock`, '');
+  const r = await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app']);
+  t.equal(r.stderr, 'WARNING: app is not running\n');
+  t.same(readdirSync(box.dir), [], 'both gone');
+  writeFileSync(`${box.pidFile}.lock`, '');
+  t.equal((await box.cli(['stop', '--pid-file', box.pidFile, '--name', 'app'])).exitCode, 0);
+  t.same(readdirSync(box.dir), [], 'the left-over lock file gone');
 });
 
 t.test('stop: a process ignoring SIGTERM times out and is left alive', async (t) => {

@@ -10,6 +10,8 @@ import { launchSpecFrom } from './specs.js';
 import { progressLine, type ProgressLine } from '../progress.js';
 import type { ActionOptions } from '../types.js';
 import { signalNumber } from '../signals.js';
+import { readProcText } from '../proc.js';
+import { sameCommand, showCommand } from '../options/names.js';
 
 export async function start(opts: ActionOptions): Promise<number> {
   opts = { ...opts, credentials: credentialsForCaller(opts.credentials) };
@@ -26,7 +28,7 @@ export async function start(opts: ActionOptions): Promise<number> {
 export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<number> {
   const running = runningOrCleared(opts.pidFile, placeOf(opts));
   if (running) {
-    warn(`${opts.name} already running with PID ${running.pid}`);
+    warn(`${opts.name} already running with PID ${running.pid}${startedAs(running.pid, opts.command)}`);
     return EXIT.ok;
   }
 
@@ -93,4 +95,23 @@ function onInterrupt(opts: ActionOptions, progress: ProgressLine | undefined): (
   return () => {
     for (const n of names) process.removeListener(n, handler);
   };
+}
+
+/**
+ * `, started as 'node a.js'` when the running daemon's command line (/proc/PID/cmdline) is not the
+ * command asked for (a different program under the same name or pid file); else nothing. The
+ * warning escapes it for the terminal.
+ */
+function startedAs(pid: number, requested: string[]): string {
+  let running: string[];
+  try {
+    const raw = Buffer.from(readProcText(`/proc/${pid}/cmdline`), 'latin1').toString('utf8');
+    running = raw.split('\0');
+    if (running.at(-1) === '') running.pop();
+  } catch {
+    return '';
+  }
+  if (running.length === 0 || requested.length === 0 || sameCommand(requested, running)) return '';
+  // A process that rewrote its argv (setproctitle) shows one string with spaces: shown as it is.
+  return `, started as '${running.length === 1 ? running[0] : showCommand(running)}'`;
 }

@@ -6,9 +6,17 @@ import type { ActionOptions } from '../types.js';
 import { assertMaySignal, stopProcess } from '../stop.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {
-  const lock = await lockPidFile(opts.pidFile, placeOf(opts), false, opts.stopTimeout);
+  // No pid file (and no lock file): nothing to stop, and nothing is created to say so.
+  const lock = await lockPidFile(opts.pidFile, placeOf(opts), false, opts.stopTimeout, false, true);
+  if (lock === 'no-pid-file') {
+    warn(`${opts.name} is not running`);
+    return EXIT.ok;
+  }
   try {
-    return await stopLocked(opts);
+    const code = await stopLocked(opts);
+    // The pid file gone (stopped, or stale and cleared): its lock file goes too, still locked.
+    lock?.removeIfNoPidFile();
+    return code;
   } finally {
     lock?.release();
   }

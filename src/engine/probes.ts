@@ -51,6 +51,24 @@ function attempt(p: Probe, env: NodeJS.ProcessEnv, credentials: Credentials | un
 }
 
 /**
+ * Waits ms, or less if signal aborts first. The abort listener lives exactly as long as the sleep:
+ * a long wait makes hundreds of these, and a listener left behind on each one would pile up on
+ * the signal (Node's MaxListenersExceededWarning after the 11th, printed into the progress line).
+ */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
  * Resolves true once every probe has succeeded (each once), false if aborted first. A command probe
  * runs with env, as credentials' user and group when given (the daemon's own).
  */
@@ -72,13 +90,7 @@ export async function waitForProbes(
       if (signal.aborted) return false;
     }
     if (pending.size === 0) return true;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+    await sleepUnlessAborted(delay, signal);
     delay = Math.min(MAX_DELAY_MS, Math.ceil(delay * 1.5));
   }
   return false;

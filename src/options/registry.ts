@@ -53,7 +53,8 @@ const OWNER_GROUP_HELP = "the daemon's own group (see --user)";
 export const OPTIONS: readonly OptionDef[] = [
   {
     key: 'name', flag: 'name', arg: 'NAME', kind: 'name', actions: ALL, library: true, script: false,
-    shownDefault: "the command's basename", help: 'name in messages and the default pid file',
+    shownDefault: "the command's basename; for an interpreter (node, python, sh, java -jar, ...) its script's, without extension",
+    help: 'name in messages and the default pid file',
   },
   { key: 'worker', kind: 'function', actions: [], library: true, script: false, help: "the daemon's work: a sync or async function" },
   {

@@ -3,7 +3,8 @@
 import { usageError } from '../errors.js';
 import type { ActionOptions, Probe } from '../types.js';
 import { valueOf } from './registry.js';
-import { defaultName, defaultPidFile, nameFromPidFile, resolveCredentials } from './values.js';
+import { defaultName } from './names.js';
+import { defaultPidFile, nameFromPidFile, resolveCredentials } from './values.js';
 
 export type Values = Record<string, unknown>;
 
@@ -22,7 +23,8 @@ const list = <T>(value: unknown): T[] => (value === undefined ? [] : Array.isArr
 
 export function toActionOptions(values: Values, how: Derivation): ActionOptions {
   const pidFile = values.pidFile as string | undefined;
-  let name = (values.name as string | undefined) ?? defaultName(how.command) ?? how.fallbackName;
+  const workDir = (values.workDir as string | undefined) ?? how.workDir;
+  let name = (values.name as string | undefined) ?? defaultName(how.command, workDir) ?? how.fallbackName;
   if (name === undefined) {
     if (pidFile === undefined) throw usageError(`${how.action ?? 'this action'} needs --name, --pid-file or a command after '--'`);
     name = nameFromPidFile(pidFile);
@@ -37,7 +39,7 @@ export function toActionOptions(values: Values, how: Derivation): ActionOptions 
     pidFile: pidFile ?? defaultPidFile(name),
     defaultPidFile: pidFile === undefined,
     command: how.command,
-    workDir: (values.workDir as string | undefined) ?? how.workDir,
+    workDir,
     stdoutFile: values.stdoutFile as string | undefined,
     stderrFile: values.stderrFile as string | undefined,
     umask: valueOf(values, 'umask'),

@@ -1,7 +1,7 @@
 // The value parsers behind the option registry, shared by the CLI and the library. Every check
 // throws a usage DaemonError naming the option and the bad value.
 import { fstatSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import { FORWARDED, signalName, signalNumber } from '../signals.js';
 import { lookupGroup, lookupUser } from '../users.js';
@@ -108,11 +108,6 @@ export function defaultPidFile(name: string, env: NodeJS.ProcessEnv = process.en
   const runtime = env.XDG_RUNTIME_DIR;
   if (runtime && runtime.startsWith('/')) return join(runtime, 'daemonocle', `${name}.pid`);
   return join(`/tmp/daemonocle-${uid}`, `${name}.pid`);
-}
-
-export function defaultName(command: string[]): string | undefined {
-  const first = command[0];
-  return first === undefined ? undefined : basename(first) || undefined;
 }
 
 /** path made absolute against base (default: this process's cwd). */
