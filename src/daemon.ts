@@ -9,6 +9,7 @@ import { userFds } from './fds.js';
 import { credentialsForCaller, dropPrivileges } from './engine/credentials.js';
 import { claimPidFile, writePidFile } from './pidfile.js';
 import { placeOf } from './piddir.js';
+import { defaultPidFile } from './options/values.js';
 import { readStat } from './proc.js';
 import { assertSupportedPlatform } from './platform.js';
 import { reportError } from './report.js';
@@ -131,9 +132,8 @@ export class Daemon<Custom extends string = never> {
 
   /** One action with the config of this run (the constructor's options, or cli()'s overrides on top). */
   private async perform(action: string, args: string[], config: DaemonConfig): Promise<number> {
-    if (isDaemonProcess(config) && (action === 'start' || action === 'restart' || action === 'run')) {
-      return this.becomeDaemon(config);
-    }
+    const asDaemon = action === 'start' || action === 'restart' || action === 'run' ? daemonSide(config) : undefined;
+    if (asDaemon !== undefined) return this.becomeDaemon(asDaemon);
     const custom = this.actions.get(action);
     if (custom) return Number((await custom.fn(args)) ?? 0);
     try {
@@ -199,7 +199,18 @@ export class Daemon<Custom extends string = never> {
     delete env[RELOAD_ENV];
     delete env.NOTIFY_SOCKET;
     this.runtime = new WorkerRuntime({ config, notifySocket, inFront: false, originCwd });
-    if (reloadFrom !== undefined) await this.runtime.takeOverFrom(Number(reloadFrom));
+    if (reloadFrom === REEXECUTED) {
+      // reload() re-executed this detached daemon in place (it cannot rewrite its pid file): same
+      // pid and start time, so the pid file still names it. The cwd goes back to workDir.
+      try {
+        process.chdir(config.workDir);
+      } catch {
+        // Stays where the re-execution started.
+      }
+      out(`Reloading ${escapeForTerminal(config.name)} ... OK\n`);
+    } else if (reloadFrom !== undefined) {
+      await this.runtime.takeOverFrom(Number(reloadFrom));
+    }
     return this.runtime.run();
   }
 
@@ -211,7 +222,13 @@ export class Daemon<Custom extends string = never> {
     const reexecuted = process.env[RELOAD_ENV] === REEXECUTED;
     delete process.env[RELOAD_ENV];
     if (reexecuted) {
-      writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime, placeOf(c));
+      // Same pid and start time: the pid file still names this process. Rewritten in case it went
+      // missing, when this process (dropped to uid) may: one in root's directory stays root's.
+      try {
+        writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime, placeOf(c));
+      } catch {
+        // Root's pid file, which a stop by root removes.
+      }
     } else {
       const claim = await claimPidFile(c.pidFile, placeOf(c), c.startTimeout);
       if (!claim.claimed) {
@@ -236,9 +253,19 @@ function callerCwd(): string | undefined {
   return env[WORKER_ENV] !== undefined && origin !== undefined && isAbsolute(origin) ? origin : undefined;
 }
 
-/** This process is the re-run a detached start of this config launched. */
-function isDaemonProcess(config: DaemonConfig): boolean {
-  return process.env[WORKER_ENV] === config.pidFile;
+/**
+ * In the re-run a detached start of this config launched: the config the daemon runs with, its pid
+ * file the caller's (the marker names it); else undefined. The caller's resolved pid file is the
+ * truth: a default one is derived from the caller's uid, and only root can change the user, so the
+ * daemon of a root caller with `uid` (which derives /tmp/daemonocle-UID/NAME.pid for itself) takes
+ * root's /run/daemonocle/NAME.pid from the marker.
+ */
+function daemonSide(config: DaemonConfig): DaemonConfig | undefined {
+  const marker = process.env[WORKER_ENV];
+  if (marker === undefined) return undefined;
+  if (marker === config.pidFile) return config;
+  if (config.defaultPidFile && marker === defaultPidFile(config.name, process.env, 0)) return { ...config, pidFile: marker };
+  return undefined;
 }
 
 /** The detach engine's options for re-running this script as the daemon. */

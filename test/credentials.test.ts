@@ -3,7 +3,7 @@
 // the user's own HOME, USER, LOGNAME and SHELL, for start, run and the library.
 import t from 'tap';
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readPid, requireRoot, sandbox, waitFor, type Sandbox } from './helpers.js';
 import { canSwitchUsers, freshUids, installForOthers } from './users-harness.js';
@@ -193,4 +193,77 @@ await daemon.cli();
   t.same(JSON.parse(readFileSync(join(w, 'front.json'), 'utf8')), expected, 'in front: nobody, its gid, its environment');
   front.kill('SIGTERM');
   await front;
+});
+
+t.test('the library as root with uid and the default pid file: start, status, reload and stop, detached or auto', async (t) => {
+  if (!requireRoot(t) || !canSwitchUsers(t)) return;
+  const who = nobody();
+  const install = installForOthers(t);
+  const index = join(dirname(dirname(install.bin)), 'index.js');
+  for (const detach of ['true', 'auto']) {
+    const { box, w, env: boxEnv } = userBox(t);
+    // Without tap's hooks, which nobody could not write for (the daemon's stderr is checked below).
+    const env = Object.fromEntries(Object.entries(boxEnv).filter(([k]) => k !== 'NODE_OPTIONS' && !k.startsWith('_TAPJS_')));
+    // A unique name, so the default pid file (/run/daemonocle/NAME.pid) is this run's alone.
+    const name = `uid-default-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
+    const pidFile = `/run/daemonocle/${name}.pid`;
+    const nobodysDefault = `/tmp/daemonocle-${who.uid}/${name}.pid`;
+    t.teardown(() => {
+      for (const leftover of [pidFile, `${pidFile}.lock`, nobodysDefault, `${nobodysDefault}.lock`]) rmSync(leftover, { force: true });
+    });
+    const app = join(box.dir, 'app.mjs');
+    writeFileSync(app, `
+import { appendFileSync } from 'node:fs';
+import { Daemon } from ${JSON.stringify(index)};
+const daemon = new Daemon({
+  name: ${JSON.stringify(name)}, uid: 'nobody', gid: 'nogroup', detach: ${detach === 'true' ? 'true' : "'auto'"},
+  stdoutFile: ${JSON.stringify(join(w, 'out.log'))}, stderrFile: ${JSON.stringify(join(w, 'err.log'))}, grace: 0.5,
+  shutdownCallback: (message, code) => appendFileSync(${JSON.stringify(join(w, 'callback.log'))}, message + '|' + code + '\\n'),
+  worker: async () => {
+    daemon.ready();
+    process.stdout.write('worker ' + process.pid + '\\n');
+    await new Promise(() => {});
+  },
+});
+process.exitCode = await daemon.doAction(process.argv[2] ?? 'status');
+`);
+    chmodSync(app, 0o644);
+    const run = (action: string) =>
+      execa(install.node, [app, action], { env, extendEnv: false, reject: false, stdin: 'ignore', stripFinalNewline: false, timeout: 30_000 });
+    const read = (file: string) => (existsSync(join(w, file)) ? readFileSync(join(w, file), 'utf8') : '');
+    const d = `detach ${detach}`;
+
+    const start = await run('start');
+    t.equal(start.stdout, `Starting ${name} ... OK\n`, `${d}: start: ${String(start.stderr)}`);
+    t.equal(start.exitCode, 0, `${d}: start exit 0`);
+    t.ok(existsSync(pidFile), `${d}: the default pid file is root's /run/daemonocle/NAME.pid, as for start --user`);
+    const pid = readPid(pidFile);
+    await waitFor(`${d}: the worker`, () => read('out.log') !== '');
+    t.equal(read('out.log'), `worker ${pid}\n`, `${d}: the worker runs in the process the pid file names (the re-run is the daemon)`);
+    t.notOk(existsSync(nobodysDefault), `${d}: no second pid file in nobody's default directory`);
+    t.equal(idsOf(pid).uid, four(who.uid), `${d}: the daemon runs as nobody`);
+    t.equal(idsOf(pid).gid, four(65534), `${d}: with nogroup`);
+
+    const status = await run('status');
+    t.match(status.stdout, new RegExp(`^${name} -- pid: ${pid}, status: \\w+, uptime: \\d+s`), `${d}: status: running`);
+    t.equal(status.exitCode, 0);
+
+    const reload = await run('reload');
+    t.equal(reload.stdout, `Reloading ${name} ... OK (SIGHUP sent to PID ${pid})\n`, `${d}: reload: ${String(reload.stderr)}`);
+    await waitFor(`${d}: the reloaded worker`, () => read('out.log').split('\n').filter((l) => l.startsWith('worker ')).length === 2);
+    const reloaded = readPid(pidFile);
+    t.equal(read('out.log'), `worker ${pid}\nReloading ${name} ... OK\nworker ${reloaded}\n`, `${d}: reloaded, in the process the pid file names`);
+    t.equal(read('callback.log'), 'Shutting down for reload|0\n', `${d}: the old run ended for the reload`);
+    t.equal(idsOf(reloaded).uid, four(who.uid), `${d}: still nobody`);
+    t.equal((await run('status')).exitCode, 0, `${d}: status: running after the reload`);
+    t.equal(read('err.log'), '', `${d}: nothing went wrong in the daemon`);
+
+    const stop = await run('stop');
+    t.equal(stop.stdout, `Stopping ${name} ... OK\n`, `${d}: stop: ${String(stop.stderr)}`);
+    t.equal(stop.exitCode, 0);
+    t.notOk(existsSync(`/proc/${reloaded}/status`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${reloaded}/status`, 'utf8')), `${d}: the daemon is gone`);
+    t.notOk(existsSync(pidFile), `${d}: no pid file left`);
+    t.equal(read('callback.log'), 'Shutting down for reload|0\nTerminated by SIGTERM (15)|-15\n', `${d}: callbacks`);
+    t.equal((await run('status')).exitCode, 3, `${d}: status: not running`);
+  }
 });

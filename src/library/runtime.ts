@@ -1,5 +1,6 @@
 // The worker's side of a library daemon: runs the worker in this process, turns every way out into
 // exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
+import { accessSync, constants } from 'node:fs';
 import { onExit } from 'signal-exit';
 import { error, escapeForTerminal, out, warn } from '../log.js';
 import { execInPlace, nativeUnavailableReason } from '../native.js';
@@ -7,7 +8,7 @@ import { activationFds, sdNotify, watchdogIntervalMs } from '../notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { spawnProcess } from '../engine/spawn.js';
 import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
-import { placeOf } from '../piddir.js';
+import { openPidDir, placeOf } from '../piddir.js';
 import { readStat } from '../proc.js';
 import { waitGone } from '../stop.js';
 import { dieOf, signalNumber } from '../signals.js';
@@ -205,8 +206,33 @@ export class WorkerRuntime {
       warn('reload ignored: as PID 1, leaving would end the container');
       return NEVER;
     }
-    // Without native calls (not Linux, or koffi missing) there is no execve: hand over instead.
-    return this.ctx.inFront && nativeUnavailableReason() === undefined ? this.reexecute() : this.handOver();
+    // Without native calls (not Linux, or koffi missing) there is no execve: hand over instead. A
+    // detached daemon hands over to a new process, which must rewrite the pid file; one that cannot
+    // (dropped to uid, its pid file in root's directory: the default /run/daemonocle) re-executes
+    // in place instead, keeping its pid, so the pid file root wrote stays true.
+    if (nativeUnavailableReason() === undefined && (this.ctx.inFront || !this.mayRewritePidFile())) return this.reexecute();
+    if (!this.mayRewritePidFile()) {
+      error(`Cannot reload ${this.ctx.config.name}: it cannot rewrite its pid file ${this.ctx.config.pidFile}, and cannot re-execute in place (${nativeUnavailableReason()}); it keeps running`);
+      return NEVER;
+    }
+    return this.handOver();
+  }
+
+  /** Whether this process may replace its pid file: a new one in its directory, renamed into place. */
+  private mayRewritePidFile(): boolean {
+    const { config } = this.ctx;
+    try {
+      const dir = openPidDir(config.pidFile, placeOf(config), false);
+      if (dir === undefined) return false;
+      try {
+        accessSync(dir.at('.'), constants.W_OK | constants.X_OK);
+        return true;
+      } finally {
+        dir.close();
+      }
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -258,7 +284,14 @@ export class WorkerRuntime {
     await this.callCallback('Shutting down for reload', 0);
     if (phase.stopInstead) return this.exit(phase.stopInstead.exitCode, phase.stopInstead.signal);
     const env: NodeJS.ProcessEnv = { ...process.env, [RELOAD_ENV]: REEXECUTED };
-    if (this.ctx.notifySocket !== undefined) env.NOTIFY_SOCKET = this.ctx.notifySocket;
+    if (this.ctx.inFront) {
+      if (this.ctx.notifySocket !== undefined) env.NOTIFY_SOCKET = this.ctx.notifySocket;
+    } else {
+      // Detached: the new image is the daemon again, with the caller's pid file (the start's
+      // notify socket is long gone).
+      env[WORKER_ENV] = config.pidFile;
+      env[ORIGIN_CWD_ENV] = this.ctx.originCwd;
+    }
     try {
       process.chdir(this.ctx.originCwd);
     } catch {

@@ -101,9 +101,8 @@ export function resolveCredentials(user: string | undefined, group: string | und
   return creds;
 }
 
-/** The pid file used when none is given (SPEC §1). */
-export function defaultPidFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  const uid = process.getuid?.() ?? 0;
+/** The pid file used when none is given (SPEC §1), for a caller running as uid (default: this process's). */
+export function defaultPidFile(name: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string {
   if (uid === 0) return join('/run/daemonocle', `${name}.pid`);
   const runtime = env.XDG_RUNTIME_DIR;
   if (runtime && runtime.startsWith('/')) return join(runtime, 'daemonocle', `${name}.pid`);
