@@ -9,6 +9,7 @@ import { setChildSubreaper } from '../native.js';
 import { FORWARDED, signalNumber } from '../signals.js';
 import type { CommandSpec, Probe, Rewrite } from '../types.js';
 import { resolveCommand } from './command.js';
+import { recordInheritedSignals } from './inherited-signals.js';
 import { forwardSignals, type Forwarding } from './forwarding.js';
 import { followJobControl } from './job-control.js';
 import { describeProbe, waitForProbes } from './probes.js';
@@ -107,6 +108,8 @@ async function spawnChild(spec: ForegroundSpec, command: string[], systemd: Syst
       parentDeathSignal: process.pid === 1 ? undefined : 'SIGTERM',
       detached: ownSession,
       umask: spec.umask,
+      // What the wrapper was started with (nohup's HUP ignored, a mask), as tini hands it on.
+      signals: recordInheritedSignals(),
     });
   } catch (err) {
     await systemd.close();
