@@ -4,9 +4,9 @@
 // caller's directory. Each behaviour beside tini or dumb-init doing the same.
 import t, { type Test } from 'tap';
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname } from 'node:path';
-import { BIN, RUNTIME, UNDER_BUN, sandbox, unavailable } from './helpers.js';
+import { BIN, RUNTIME, UNDER_BUN, requireRoot, sandbox, unavailable, waitFor } from './helpers.js';
 
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
 const DUMB_INIT = '/usr/bin/dumb-init';
@@ -44,4 +44,61 @@ t.test('signals inherited as ignored or blocked reach the command so, as under t
   // Without anything inherited the command starts from the default state, as before.
   const r = await execa(daemonocleRun()[0]!, [...daemonocleRun().slice(1), ...SIG_LINES], { env: { ...box.env, PATH }, extendEnv: false, reject: false, stdin: 'ignore' });
   t.match(r.stdout, /SigBlk:\s*0+\nSigIgn:\s*0+$/, 'nothing inherited: nothing ignored or blocked');
+});
+
+/** The first child of pid's main thread (where Node and tini fork), or 0. */
+function firstChild(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ')[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy-polls (no timer: the instant matters) until cond() is true or ms passed. */
+function spinUntil(cond: () => boolean, ms: number): boolean {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) if (cond()) return true;
+  return false;
+}
+
+t.test('a TERM in the first instant is forwarded, as by tini', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!needs(t, TINI, 'tini (apt-get install tini) to compare with')) return;
+  if (!needs(t, '/usr/bin/unshare', 'unshare (util-linux)')) return;
+  const box = sandbox(t);
+  const opts = { env: box.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 10_000 } as const;
+  for (const [label, wrapper] of [
+    ['tini', [TINI, '--']],
+    ['daemonocle run', [RUNTIME, BIN, 'run', '--']],
+  ] as const) {
+    // As PID 1 (a container), where a signal without a handler is dropped: TERM the moment the
+    // command's process appears. Up to 30 rounds, at most 10 s in all.
+    const started = Date.now();
+    let rounds = 0;
+    let lost = 0;
+    for (; rounds < 30 && Date.now() - started < 10_000; rounds++) {
+      const proc = execa('unshare', ['--pid', '--fork', '--mount-proc', ...wrapper, 'sleep', '1000'], opts);
+      let init = 0;
+      await waitFor(`${label}: PID 1 of the namespace`, () => (init = firstChild(proc.pid!)) > 0 || proc.exitCode !== null);
+      if (init > 0 && spinUntil(() => firstChild(init) > 0, 5000)) process.kill(init, 'SIGTERM');
+      const r = await proc;
+      if (r.exitCode !== 143) lost++;
+    }
+    t.equal(lost, 0, `${label} as PID 1: TERM sent as the command appeared ended it every time (exit 143), ${rounds} rounds`);
+    // Not PID 1: TERM the moment the wrapper exists, and the moment its command appears.
+    for (const when of ['the wrapper exists', 'the command appears'] as const) {
+      let wrong = 0;
+      for (let i = 0; i < 8; i++) {
+        const proc = execa(wrapper[0]!, [...wrapper.slice(1), 'sleep', '1000'], opts);
+        if (when === 'the command appears') spinUntil(() => firstChild(proc.pid!) > 0, 5000);
+        process.kill(proc.pid!, 'SIGTERM');
+        const r = await proc;
+        if (!(r.signal === 'SIGTERM' || r.exitCode === 143)) wrong++;
+      }
+      await waitFor(`${label}: nothing left`, () => box.processes().length === 0, 2000).catch(() => {});
+      t.equal(wrong, 0, `${label}, TERM as soon as ${when}: it died of TERM or exited 143 every time`);
+      t.same(box.processes(), [], `${label}, TERM as soon as ${when}: no process left`);
+    }
+  }
 });

@@ -47,10 +47,15 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   // only the wrapper, which forwards it once, instead of reaching the child twice.
   const onTerminal = isatty(0);
   const ownSession = spec.signalGroup || onTerminal;
-  const child = await spawnChild(spec, command, systemd, ownSession);
+  const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
+  let child;
+  try {
+    child = await spawnChild(spec, command, systemd, ownSession);
+  } finally {
+    if (child === undefined) forwarding.stop();
+  }
   const pid = child.pid!;
-
-  const forwarding = forwardSignals({ ...spec, pid, onTerminal, systemd });
+  forwarding.attach(pid);
   const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
   // PID 1 cannot stop itself, and nobody would continue it: job control is left alone there.
   const stopFollowing = ownSession && process.pid !== 1 ? followJobControl(-pid) : () => {};
