@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname } from 'node:path';
-import { BIN, RUNTIME, UNDER_BUN, requireRoot, sandbox, unavailable, waitFor } from './helpers.js';
+import { BIN, RUNTIME, UNDER_BUN, fixture, requireRoot, sandbox, unavailable, waitFor, zombiesAfterSettling } from './helpers.js';
 
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
 const DUMB_INIT = '/usr/bin/dumb-init';
@@ -100,5 +100,30 @@ t.test('a TERM in the first instant is forwarded, as by tini', async (t) => {
       t.equal(wrong, 0, `${label}, TERM as soon as ${when}: it died of TERM or exited 143 every time`);
       t.same(box.processes(), [], `${label}, TERM as soon as ${when}: no process left`);
     }
+  }
+});
+
+/** Sets PR_SET_CHILD_SUBREAPER (36), then execs argv: the bit survives exec. */
+const asSubreaper = (argv: string[]) => ['python3', '-c', 'import ctypes, os, sys; ctypes.CDLL(None).prctl(36, 1, 0, 0, 0); os.execvp(sys.argv[1], sys.argv[1:])', ...argv];
+
+t.test('an inherited child-subreaper bit: every orphan is reaped, as by tini', async (t) => {
+  if (!needs(t, TINI, 'tini (apt-get install tini) to compare with')) return;
+  if (!needs(t, '/usr/bin/python3', 'python3 (to set the subreaper bit before exec)')) return;
+  const box = sandbox(t);
+  for (const [label, wrapper] of [
+    ['tini', [TINI, '--']],
+    ['daemonocle run', [RUNTIME, BIN, 'run', '--']],
+  ] as const) {
+    // orphans.sh leaves 50 grandchildren that exit 0.2 s later, says "orphaned 50 by PID" and stays.
+    const argv = asSubreaper([...wrapper, fixture('orphans.sh'), '50']);
+    const proc = execa(argv[0]!, argv.slice(1), { env: box.env, extendEnv: false, reject: false, stdin: 'ignore' });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(`${label}: the orphans`, () => /orphaned 50 by (\d+)/.test(out) || proc.exitCode !== null);
+    const child = Number(/orphaned 50 by (\d+)/.exec(out)?.[1]);
+    t.equal(await zombiesAfterSettling(proc.pid!, [child]), 0, `${label}: no zombie left under the wrapper`);
+    process.kill(proc.pid!, 'SIGTERM');
+    const r = await proc;
+    t.ok(r.signal === 'SIGTERM' || r.exitCode === 143, `${label}: stopped by TERM`);
   }
 });

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
-import { setChildSubreaper } from '../native.js';
+import { isChildSubreaper, setChildSubreaper } from '../native.js';
 import { FORWARDED, signalNumber } from '../signals.js';
 import type { CommandSpec, Probe, Rewrite } from '../types.js';
 import { resolveCommand } from './command.js';
@@ -80,9 +80,12 @@ function checkCommand(spec: ForegroundSpec): string[] {
   }
 }
 
-/** As PID 1, or a child subreaper with --subreaper, orphans are ours to reap. */
+/**
+ * As PID 1, or a child subreaper (with --subreaper, or because the parent set the bit before it
+ * started us: it survives exec, and tini reaps then too), orphans are ours to reap.
+ */
 function becomeReaper(spec: ForegroundSpec): boolean {
-  if (process.pid === 1) return true;
+  if (process.pid === 1 || isChildSubreaper()) return true;
   if (!spec.subreaper) return false;
   if (setChildSubreaper()) return true;
   warn('--subreaper: cannot become a child subreaper here; orphans go to init');
