@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname } from 'node:path';
-import { BIN, RUNTIME, UNDER_BUN, fixture, requireRoot, sandbox, unavailable, waitFor, zombiesAfterSettling } from './helpers.js';
+import { BIN, RUNTIME, UNDER_BUN, alive, fixture, requireRoot, sandbox, unavailable, waitFor, zombiesAfterSettling } from './helpers.js';
 
 const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
 const DUMB_INIT = '/usr/bin/dumb-init';
@@ -29,7 +29,7 @@ t.test('signals inherited as ignored or blocked reach the command so, as under t
   const box = sandbox(t);
   // nohup's HUP and a shell's `&` INT/QUIT ignored, and a mask, as a parent leaves them.
   const parent = ['env', '--ignore-signal=HUP,INT,QUIT', '--block-signal=USR1,WINCH'];
-  const inParent = (argv: string[]) => execa(parent[0]!, [...parent.slice(1), ...argv], { env: { ...box.env, PATH }, extendEnv: false, reject: false, stdin: 'ignore' });
+  const inParent = (argv: string[]) => execa(parent[0]!, [...parent.slice(1), ...argv], { env: { ...box.env, PATH }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 20_000 });
   const plain = (await inParent(SIG_LINES)).stdout;
   t.match(plain, /SigIgn:\s*0+7\b/, 'the plain child sees HUP, INT and QUIT ignored');
   for (const [label, wrapper] of [
@@ -42,7 +42,7 @@ t.test('signals inherited as ignored or blocked reach the command so, as under t
     t.equal(r.stdout, plain, `${label}: the command sees what a plain child of the same parent sees`);
   }
   // Without anything inherited the command starts from the default state, as before.
-  const r = await execa(daemonocleRun()[0]!, [...daemonocleRun().slice(1), ...SIG_LINES], { env: { ...box.env, PATH }, extendEnv: false, reject: false, stdin: 'ignore' });
+  const r = await execa(daemonocleRun()[0]!, [...daemonocleRun().slice(1), ...SIG_LINES], { env: { ...box.env, PATH }, extendEnv: false, reject: false, stdin: 'ignore', timeout: 20_000 });
   t.match(r.stdout, /SigBlk:\s*0+\nSigIgn:\s*0+$/, 'nothing inherited: nothing ignored or blocked');
 });
 
@@ -116,7 +116,7 @@ t.test('an inherited child-subreaper bit: every orphan is reaped, as by tini', a
   ] as const) {
     // orphans.sh leaves 50 grandchildren that exit 0.2 s later, says "orphaned 50 by PID" and stays.
     const argv = asSubreaper([...wrapper, fixture('orphans.sh'), '50']);
-    const proc = execa(argv[0]!, argv.slice(1), { env: box.env, extendEnv: false, reject: false, stdin: 'ignore' });
+    const proc = execa(argv[0]!, argv.slice(1), { env: box.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 20_000 });
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await waitFor(`${label}: the orphans`, () => /orphaned 50 by (\d+)/.test(out) || proc.exitCode !== null);
@@ -126,4 +126,29 @@ t.test('an inherited child-subreaper bit: every orphan is reaped, as by tini', a
     const r = await proc;
     t.ok(r.signal === 'SIGTERM' || r.exitCode === 143, `${label}: stopped by TERM`);
   }
+});
+
+t.test('--signal-group: when the child exits, its group gets TERM, as under dumb-init; what outlives --stop-timeout is named', async (t) => {
+  if (!needs(t, DUMB_INIT, 'dumb-init (apt-get install dumb-init) to compare with')) return;
+  const box = sandbox(t);
+  const opts = { env: box.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 20_000 } as const;
+  // The shell leaves a background sleep in its own group, says its pid, and exits 3.
+  const leaves = (trap: string) => ['sh', '-c', `${trap}sleep 300 >/dev/null 2>&1 & echo "left $!"; exit 3`];
+  const leftPid = (out: string) => Number(/left (\d+)/.exec(out)?.[1]);
+  for (const [label, wrapper] of [
+    ['dumb-init', [DUMB_INIT, '--']],
+    ['daemonocle run --signal-group', [RUNTIME, BIN, 'run', '--signal-group', '--']],
+  ] as const) {
+    const r = await execa(wrapper[0]!, [...wrapper.slice(1), ...leaves('')], opts);
+    t.equal(r.exitCode, 3, `${label}: exits as the child did`);
+    const bg = leftPid(String(r.stdout));
+    await waitFor(`${label}: the background sleep to end`, () => !alive(bg), 2000).catch(() => {});
+    t.notOk(alive(bg), `${label}: the background sleep got TERM and ended`);
+  }
+  // One that ignores TERM: never killed, named in a WARNING once --stop-timeout passed.
+  const r = await execa(RUNTIME, [BIN, 'run', '--signal-group', '--stop-timeout', '0.3', '--', ...leaves('trap "" TERM; ')], opts);
+  const bg = leftPid(String(r.stdout));
+  t.equal(r.exitCode, 3, 'a survivor: still exits as the child did');
+  t.match(r.stderr, new RegExp(`WARNING: .*still run 0\\.3 s after SIGTERM: PID ${bg}; left running \\(no SIGKILL is sent\\)`), 'the survivor is named');
+  t.ok(alive(bg), 'and left running (the sandbox ends it)');
 });

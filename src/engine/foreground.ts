@@ -6,6 +6,7 @@ import { isatty } from 'node:tty';
 import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
 import { isChildSubreaper, setChildSubreaper } from '../native.js';
+import { isGone, listPids, readStat } from '../proc.js';
 import { FORWARDED, signalNumber } from '../signals.js';
 import type { CommandSpec, Probe, Rewrite } from '../types.js';
 import { resolveCommand } from './command.js';
@@ -64,6 +65,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const death = await waitForExit(child, forwarding, spec.rewrite);
   stopAnnouncing();
   forwarding.stop();
+  if (spec.signalGroup) await endGroup(spec, pid);
   stopReaping();
   stopFollowing();
   await systemd.close();
@@ -174,6 +176,38 @@ async function waitForExit(child: ChildProcess, forwarding: Forwarding, rewrite:
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return death;
+}
+
+/** The live members of process group pgid (zombies are gone already). */
+const groupMembers = (pgid: number) => listPids().filter((p) => {
+  const st = readStat(p);
+  return st !== null && st.pgrp === pgid && !isGone(st);
+});
+
+/**
+ * With --signal-group, as dumb-init in its setsid mode: once the child has exited, what it left in
+ * its process group (a shell's background job) gets TERM (as --rewrite says). The wrapper waits
+ * up to --stop-timeout for them, then names what still runs in a WARNING: never a SIGKILL.
+ */
+async function endGroup(spec: ForegroundSpec, pgid: number): Promise<void> {
+  if (groupMembers(pgid).length === 0) return;
+  const rewritten = [...spec.rewrite].reverse().find((r) => r.from === 'SIGTERM');
+  const sig = rewritten === undefined ? 'SIGTERM' : rewritten.to;
+  if (sig === null) return;
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    return; // The group emptied meanwhile.
+  }
+  const deadline = Date.now() + spec.stopTimeout * 1000;
+  let left = groupMembers(pgid);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
+    left = groupMembers(pgid);
+  }
+  if (left.length > 0) {
+    warn(`${spec.name}: ${left.length} process(es) of its group still run ${spec.stopTimeout} s after ${sig}: PID ${left.join(', ')}; left running (no SIGKILL is sent)`);
+  }
 }
 
 /**
