@@ -4,7 +4,8 @@
 // caller's directory. Each behaviour beside tini or dumb-init doing the same.
 import t, { type Test } from 'tap';
 import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { delimiter, dirname } from 'node:path';
 import { BIN, RUNTIME, UNDER_BUN, alive, fixture, requireRoot, sandbox, unavailable, waitFor, zombiesAfterSettling } from './helpers.js';
 
@@ -151,4 +152,31 @@ t.test('--signal-group: when the child exits, its group gets TERM, as under dumb
   t.equal(r.exitCode, 3, 'a survivor: still exits as the child did');
   t.match(r.stderr, new RegExp(`WARNING: .*still run 0\\.3 s after SIGTERM: PID ${bg}; left running \\(no SIGKILL is sent\\)`), 'the survivor is named');
   t.ok(alive(bg), 'and left running (the sandbox ends it)');
+});
+
+t.test("the wrapper leaves the caller's directory once the command runs, as dumb-init does (tini stays in it)", async (t) => {
+  if (!needs(t, TINI, 'tini (apt-get install tini) to compare with')) return;
+  if (!needs(t, DUMB_INIT, 'dumb-init (apt-get install dumb-init) to compare with')) return;
+  const box = sandbox(t);
+  const work = join(box.dir, 'work');
+  mkdirSync(work);
+  const ready = ['sh', '-c', 'echo "ready $$"; exec sleep 1000'];
+  for (const [label, wrapper, wrapperDir, commandDir] of [
+    ['tini', [TINI, '--'], box.dir, box.dir],
+    ['dumb-init', [DUMB_INIT, '--'], '/', box.dir],
+    ['daemonocle run', [RUNTIME, BIN, 'run', '--'], '/', box.dir],
+    ['daemonocle run --work-dir', [RUNTIME, BIN, 'run', '--work-dir', work, '--'], '/', work],
+  ] as const) {
+    const proc = execa(wrapper[0]!, [...wrapper.slice(1), ...ready], { cwd: box.dir, env: box.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 20_000 });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(`${label}: the command`, () => /ready \d+/.test(out) || proc.exitCode !== null);
+    const child = Number(/ready (\d+)/.exec(out)?.[1]);
+    // The wrapper moves right after the spawn; by the time the command has spoken it has moved.
+    await waitFor(`${label}: the wrapper's directory`, () => readlinkSync(`/proc/${proc.pid}/cwd`) === wrapperDir, 2000).catch(() => {});
+    t.equal(readlinkSync(`/proc/${proc.pid}/cwd`), wrapperDir, `${label}: the wrapper is in ${wrapperDir === '/' ? '/' : "the caller's directory"}`);
+    t.equal(readlinkSync(`/proc/${child}/cwd`), commandDir, `${label}: the command is in ${commandDir === work ? 'the work dir' : "the caller's directory"}`);
+    process.kill(proc.pid!, 'SIGTERM');
+    await proc;
+  }
 });

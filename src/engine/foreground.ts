@@ -57,10 +57,11 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   }
   const pid = child.pid!;
   forwarding.attach(pid);
+  const commandDir = leaveCallersDirectory(spec);
   const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
   // PID 1 cannot stop itself, and nobody would continue it: job control is left alone there.
   const stopFollowing = ownSession && process.pid !== 1 ? followJobControl(-pid) : () => {};
-  const stopAnnouncing = announceReadiness(spec, child, systemd);
+  const stopAnnouncing = announceReadiness(spec, child, systemd, commandDir);
 
   const death = await waitForExit(child, forwarding, spec.rewrite);
   stopAnnouncing();
@@ -137,10 +138,26 @@ async function spawnChild(spec: ForegroundSpec, command: string[], systemd: Syst
 }
 
 /**
+ * Once the child runs, the wrapper moves to / (every path it uses was made absolute before), so
+ * that it keeps no mount busy: the one the caller started from can be unmounted while the service
+ * runs, as dumb-init does (tini stays where it was started). Returns the command's directory, where
+ * the command probes run.
+ */
+function leaveCallersDirectory(spec: ForegroundSpec): string {
+  const commandDir = spec.cwd ?? process.cwd();
+  try {
+    process.chdir('/');
+  } catch {
+    // Cannot happen for /; staying put is harmless.
+  }
+  return commandDir;
+}
+
+/**
  * For systemd: READY=1 once the child wrote its newline to --ready-fd and every probe answered,
  * or (neither given) once the grace window passed. With --notify the child's own READY=1 is relayed.
  */
-function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge): () => void {
+function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge, commandDir: string): () => void {
   if (spec.notify) return () => {};
   let over = false;
   const pid = child.pid!;
@@ -157,7 +174,7 @@ function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: S
   const probing = new AbortController();
   const waits = [...spec.probes.map(describeProbe), ...(spec.readyFd === undefined ? [] : [`a newline on fd ${spec.readyFd}`])].join(', ');
   systemd.notify(`STATUS=Waiting for ${waits}`);
-  const conditions = [waitForProbes(spec.probes, systemd.childEnv, spec.credentials, probing.signal)];
+  const conditions = [waitForProbes(spec.probes, systemd.childEnv, spec.credentials, probing.signal, undefined, commandDir)];
   if (spec.readyFd !== undefined) conditions.push(newlineOn(child.stdio[spec.readyFd] as Readable));
   void Promise.all(conditions).then((results) => results.every(Boolean) && announce(`, ${waits} ready`));
   return () => {
