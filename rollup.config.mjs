@@ -20,10 +20,28 @@ const importMetaUrl = {
   },
 };
 
+/**
+ * The bin starts in /bin/sh, which records the signals it was started with ignored and blocked
+ * before exec'ing node (Node resets both as it boots; src/engine/inherited-signals.ts). The line
+ * is a string and a comment to JavaScript; to sh, `:` and then the script. Builtins only: no fork.
+ */
+const LAUNCHER =
+  "#!/bin/sh\n':' //; while read -r k v; do case $k in SigBlk:) b=$v;; SigIgn:) DAEMONOCLE_INHERITED_SIGNALS=\"$v $b\"; " +
+  'export DAEMONOCLE_INHERITED_SIGNALS; break;; esac; done 2>/dev/null </proc/self/status; exec node "$0" "$@"\n';
+
+const launcher = {
+  name: 'sh-launcher',
+  renderChunk(code, chunk) {
+    if (!chunk.isEntry) return null;
+    if (!code.startsWith('#!/usr/bin/env node\n')) throw new Error('the CLI entry must start with #!/usr/bin/env node');
+    return { code: LAUNCHER + code.slice('#!/usr/bin/env node\n'.length), map: null };
+  },
+};
+
 export default {
   input: { daemonocle: 'dist/bin.js' },
   external: (id) => external.has(id) || [...external].some((dep) => id.startsWith(`${dep}/`)),
-  plugins: [importMetaUrl],
+  plugins: [importMetaUrl, launcher],
   output: {
     dir: 'dist/bin',
     format: 'cjs',
@@ -32,6 +50,6 @@ export default {
     generatedCode: 'es2015',
     // The entry holds bin.ts alone: a chunk that shares code with it would otherwise require the
     // entry itself, and running the CLI is all the entry does.
-    manualChunks: (id) => (/[\\/]dist[\\/](compile-cache|dirs)\.js$/.test(id) ? 'compile-cache' : undefined),
+    manualChunks: (id) => (/[\\/]dist[\\/](compile-cache|dirs|engine[\\/]inherited-signals)\.js$/.test(id) ? 'compile-cache' : undefined),
   },
 };

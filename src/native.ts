@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 
 interface Libc {
   prctl: (option: number, a: number, b: number, c: number, d: number) => number;
+  prctlGetInt: (option: number, value: number[], b: number, c: number, d: number) => number;
   waitpid: (pid: number, status: number[], options: number) => number;
   fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number;
   flockSync: (fd: number, op: number) => number;
@@ -37,6 +38,7 @@ function load(): Libc | null {
     const poll = lib.func('int poll(_Inout_ uint8_t *fds, unsigned long n, int timeout)');
     libc = {
       prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
+      prctlGetInt: lib.func('int prctl(int, _Out_ int *value, unsigned long, unsigned long, unsigned long)'),
       waitpid: lib.func('int waitpid(int, _Out_ int *status, int)'),
       fcntl: lib.func('int fcntl(int, int, ...)'),
       flockSync: lib.func('int flock(int, int)'),
@@ -94,6 +96,7 @@ export function nativeUnavailableReason(): string | undefined {
 }
 
 const PR_SET_CHILD_SUBREAPER = 36;
+const PR_GET_CHILD_SUBREAPER = 37;
 const WNOHANG = 1;
 const F_GETFD = 1;
 const F_SETFD = 2;
@@ -112,6 +115,16 @@ const SYS_pidfd_send_signal = 424;
 export function setChildSubreaper(): boolean {
   const c = load();
   return c !== null && c.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0;
+}
+
+/**
+ * Whether this process is a child subreaper already: the bit survives exec, so a parent (a
+ * supervisor, a test harness) may have set it before starting us. False where prctl is unavailable.
+ */
+export function isChildSubreaper(): boolean {
+  const c = load();
+  const value = [0];
+  return c !== null && c.prctlGetInt(PR_GET_CHILD_SUBREAPER, value, 0, 0, 0) === 0 && value[0] !== 0;
 }
 
 export type WaitResult =

@@ -5,10 +5,12 @@ import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { DaemonError, reason } from '../errors.js';
 import { warn } from '../log.js';
-import { setChildSubreaper } from '../native.js';
+import { isChildSubreaper, setChildSubreaper } from '../native.js';
+import { isGone, listPids, readStat } from '../proc.js';
 import { FORWARDED, signalNumber } from '../signals.js';
 import type { CommandSpec, Probe, Rewrite } from '../types.js';
 import { resolveCommand } from './command.js';
+import { recordInheritedSignals } from './inherited-signals.js';
 import { forwardSignals, type Forwarding } from './forwarding.js';
 import { followJobControl } from './job-control.js';
 import { describeProbe, waitForProbes } from './probes.js';
@@ -46,18 +48,25 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   // only the wrapper, which forwards it once, instead of reaching the child twice.
   const onTerminal = isatty(0);
   const ownSession = spec.signalGroup || onTerminal;
-  const child = await spawnChild(spec, command, systemd, ownSession);
+  const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
+  let child;
+  try {
+    child = await spawnChild(spec, command, systemd, ownSession);
+  } finally {
+    if (child === undefined) forwarding.stop();
+  }
   const pid = child.pid!;
-
-  const forwarding = forwardSignals({ ...spec, pid, onTerminal, systemd });
+  forwarding.attach(pid);
+  const commandDir = leaveCallersDirectory(spec);
   const stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
   // PID 1 cannot stop itself, and nobody would continue it: job control is left alone there.
   const stopFollowing = ownSession && process.pid !== 1 ? followJobControl(-pid) : () => {};
-  const stopAnnouncing = announceReadiness(spec, child, systemd);
+  const stopAnnouncing = announceReadiness(spec, child, systemd, commandDir);
 
   const death = await waitForExit(child, forwarding, spec.rewrite);
   stopAnnouncing();
   forwarding.stop();
+  if (spec.signalGroup) await endGroup(spec, pid);
   stopReaping();
   stopFollowing();
   await systemd.close();
@@ -74,9 +83,12 @@ function checkCommand(spec: ForegroundSpec): string[] {
   }
 }
 
-/** As PID 1, or a child subreaper with --subreaper, orphans are ours to reap. */
+/**
+ * As PID 1, or a child subreaper (with --subreaper, or because the parent set the bit before it
+ * started us: it survives exec, and tini reaps then too), orphans are ours to reap.
+ */
 function becomeReaper(spec: ForegroundSpec): boolean {
-  if (process.pid === 1) return true;
+  if (process.pid === 1 || isChildSubreaper()) return true;
   if (!spec.subreaper) return false;
   if (setChildSubreaper()) return true;
   warn('--subreaper: cannot become a child subreaper here; orphans go to init');
@@ -107,6 +119,8 @@ async function spawnChild(spec: ForegroundSpec, command: string[], systemd: Syst
       parentDeathSignal: process.pid === 1 ? undefined : 'SIGTERM',
       detached: ownSession,
       umask: spec.umask,
+      // What the wrapper was started with (nohup's HUP ignored, a mask), as tini hands it on.
+      signals: recordInheritedSignals(),
     });
   } catch (err) {
     await systemd.close();
@@ -124,10 +138,26 @@ async function spawnChild(spec: ForegroundSpec, command: string[], systemd: Syst
 }
 
 /**
+ * Once the child runs, the wrapper moves to / (every path it uses was made absolute before), so
+ * that it keeps no mount busy: the one the caller started from can be unmounted while the service
+ * runs, as dumb-init does (tini stays where it was started). Returns the command's directory, where
+ * the command probes run.
+ */
+function leaveCallersDirectory(spec: ForegroundSpec): string {
+  const commandDir = spec.cwd ?? process.cwd();
+  try {
+    process.chdir('/');
+  } catch {
+    // Cannot happen for /; staying put is harmless.
+  }
+  return commandDir;
+}
+
+/**
  * For systemd: READY=1 once the child wrote its newline to --ready-fd and every probe answered,
  * or (neither given) once the grace window passed. With --notify the child's own READY=1 is relayed.
  */
-function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge): () => void {
+function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge, commandDir: string): () => void {
   if (spec.notify) return () => {};
   let over = false;
   const pid = child.pid!;
@@ -144,7 +174,7 @@ function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: S
   const probing = new AbortController();
   const waits = [...spec.probes.map(describeProbe), ...(spec.readyFd === undefined ? [] : [`a newline on fd ${spec.readyFd}`])].join(', ');
   systemd.notify(`STATUS=Waiting for ${waits}`);
-  const conditions = [waitForProbes(spec.probes, systemd.childEnv, spec.credentials, probing.signal)];
+  const conditions = [waitForProbes(spec.probes, systemd.childEnv, spec.credentials, probing.signal, undefined, commandDir)];
   if (spec.readyFd !== undefined) conditions.push(newlineOn(child.stdio[spec.readyFd] as Readable));
   void Promise.all(conditions).then((results) => results.every(Boolean) && announce(`, ${waits} ready`));
   return () => {
@@ -163,6 +193,38 @@ async function waitForExit(child: ChildProcess, forwarding: Forwarding, rewrite:
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return death;
+}
+
+/** The live members of process group pgid (zombies are gone already). */
+const groupMembers = (pgid: number) => listPids().filter((p) => {
+  const st = readStat(p);
+  return st !== null && st.pgrp === pgid && !isGone(st);
+});
+
+/**
+ * With --signal-group, as dumb-init in its setsid mode: once the child has exited, what it left in
+ * its process group (a shell's background job) gets TERM (as --rewrite says). The wrapper waits
+ * up to --stop-timeout for them, then names what still runs in a WARNING: never a SIGKILL.
+ */
+async function endGroup(spec: ForegroundSpec, pgid: number): Promise<void> {
+  if (groupMembers(pgid).length === 0) return;
+  const rewritten = [...spec.rewrite].reverse().find((r) => r.from === 'SIGTERM');
+  const sig = rewritten === undefined ? 'SIGTERM' : rewritten.to;
+  if (sig === null) return;
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    return; // The group emptied meanwhile.
+  }
+  const deadline = Date.now() + spec.stopTimeout * 1000;
+  let left = groupMembers(pgid);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
+    left = groupMembers(pgid);
+  }
+  if (left.length > 0) {
+    warn(`${spec.name}: ${left.length} process(es) of its group still run ${spec.stopTimeout} s after ${sig}: PID ${left.join(', ')}; left running (no SIGKILL is sent)`);
+  }
 }
 
 /**

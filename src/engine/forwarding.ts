@@ -3,6 +3,9 @@
 // --rewrite; `none` drops it). Sending TERM, INT or QUIT, or receiving one that is sent on as
 // another signal, starts a stop: STOPPING=1 for systemd, and a warning (never a SIGKILL) when
 // the child outlives --stop-timeout. Both speak of the signal actually sent.
+// The handlers are installed before the child is spawned, as tini blocks its signals first: what
+// arrives before the child's pid is known is kept, in order, and forwarded once it is (a TERM in
+// that instant would otherwise meet Node's default action, or be dropped by a PID 1).
 import { warn } from '../log.js';
 import { FORWARDED, FROM_TERMINAL, STOPPING } from '../signals.js';
 import type { Rewrite } from '../types.js';
@@ -10,7 +13,6 @@ import type { SystemdBridge } from './systemd.js';
 
 export interface ForwardingSpec {
   name: string;
-  pid: number;
   signalGroup: boolean;
   /** The wrapper holds a terminal: what it sends to its whole foreground job goes to CMD's whole group. */
   onTerminal: boolean;
@@ -22,11 +24,14 @@ export interface ForwardingSpec {
 export interface Forwarding {
   /** The signals sent to the child so far (after rewriting). */
   readonly forwarded: ReadonlySet<NodeJS.Signals>;
+  /** The child's pid is known: forwarding starts, with whatever arrived before. */
+  attach(pid: number): void;
   stop(): void;
 }
 
 export function forwardSignals(spec: ForwardingSpec): Forwarding {
-  const { pid } = spec;
+  let pid = 0;
+  const pending: NodeJS.Signals[] = [];
   const targetOf = (sig: string) => (spec.signalGroup || (spec.onTerminal && FROM_TERMINAL.has(sig)) ? -pid : pid);
   const forwarded = new Set<NodeJS.Signals>();
   let stopTimer: NodeJS.Timeout | undefined;
@@ -40,6 +45,10 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
   const handlers = FORWARDED.map((sig) => {
     const to = sentAs.has(sig) ? sentAs.get(sig)! : sig;
     const handler = () => {
+      if (pid === 0) {
+        pending.push(sig);
+        return;
+      }
       if (to === null) return;
       try {
         process.kill(targetOf(sig), to);
@@ -52,9 +61,14 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
     process.on(sig, handler);
     return [sig, handler] as const;
   });
-  warmUp(pid);
+  const byName = new Map<NodeJS.Signals, () => void>(handlers);
   return {
     forwarded,
+    attach: (child) => {
+      pid = child;
+      warmUp(pid);
+      for (const sig of pending.splice(0)) byName.get(sig)!();
+    },
     stop: () => {
       clearTimeout(stopTimer);
       for (const [sig, handler] of handlers) process.removeListener(sig, handler);

@@ -27,10 +27,10 @@ function tryPort(host: string, port: number, signal: AbortSignal): Promise<boole
   });
 }
 
-function tryCommand(command: string, env: NodeJS.ProcessEnv, credentials: Credentials | undefined, signal: AbortSignal): Promise<boolean> {
+function tryCommand(command: string, env: NodeJS.ProcessEnv, credentials: Credentials | undefined, signal: AbortSignal, cwd?: string): Promise<boolean> {
   return new Promise((resolve) => {
     // As the daemon's --user/--group (through setpriv), never with the caller's privileges.
-    const { child } = spawnProcess({ argv: ['/bin/sh', '-c', command], env, credentials, stdin: 'ignore', otherwise: 'ignore' });
+    const { child } = spawnProcess({ argv: ['/bin/sh', '-c', command], cwd, env, credentials, stdin: 'ignore', otherwise: 'ignore' });
     // Our own probe process: a TERM when it overstays or the wait is over.
     const stop = () => child.kill('SIGTERM');
     const timer = setTimeout(stop, ATTEMPT_TIMEOUT_MS);
@@ -44,10 +44,10 @@ function tryCommand(command: string, env: NodeJS.ProcessEnv, credentials: Creden
   });
 }
 
-function attempt(p: Probe, env: NodeJS.ProcessEnv, credentials: Credentials | undefined, signal: AbortSignal): Promise<boolean> {
+function attempt(p: Probe, env: NodeJS.ProcessEnv, credentials: Credentials | undefined, signal: AbortSignal, cwd?: string): Promise<boolean> {
   if (p.kind === 'port') return tryPort(p.host, p.port, signal);
   if (p.kind === 'file') return Promise.resolve(existsSync(p.path));
-  return tryCommand(p.command, env, credentials, signal);
+  return tryCommand(p.command, env, credentials, signal, cwd);
 }
 
 /**
@@ -70,7 +70,8 @@ function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Resolves true once every probe has succeeded (each once), false if aborted first. A command probe
- * runs with env, as credentials' user and group when given (the daemon's own).
+ * runs with env, as credentials' user and group when given (the daemon's own), in cwd (this
+ * process's own by default).
  */
 export async function waitForProbes(
   probes: Probe[],
@@ -78,12 +79,13 @@ export async function waitForProbes(
   credentials: Credentials | undefined,
   signal: AbortSignal,
   onAnswer: (p: Probe) => void = () => {},
+  cwd?: string,
 ): Promise<boolean> {
   const pending = new Set(probes);
   let delay = FIRST_DELAY_MS;
   while (!signal.aborted) {
     for (const p of [...pending]) {
-      if (await attempt(p, env, credentials, signal)) {
+      if (await attempt(p, env, credentials, signal, cwd)) {
         pending.delete(p);
         onAnswer(p);
       }

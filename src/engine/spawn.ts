@@ -12,6 +12,7 @@ import { expectedOwner, trustedOwners } from '../piddir.js';
 import { walkDir, WalkError, type WalkedDir } from '../safe-path.js';
 import type { Credentials } from '../types.js';
 import { withCredentials } from './credentials.js';
+import { withInheritedSignals, type InheritedSignals } from './inherited-signals.js';
 
 export interface SpawnRequest {
   argv: string[];
@@ -32,6 +33,8 @@ export interface SpawnRequest {
   outputsFor?: Credentials;
   /** The signal the process gets when this one dies (Linux PR_SET_PDEATHSIG, set by setpriv). */
   parentDeathSignal?: NodeJS.Signals;
+  /** Signals the process starts with ignored and blocked (spawn() resets both otherwise). */
+  signals?: InheritedSignals;
   /** A new session and process group (setsid). */
   detached?: boolean;
   umask?: number;
@@ -158,8 +161,9 @@ export function spawnProcess(req: SpawnRequest): Spawned {
   const previousUmask = req.umask === undefined ? undefined : process.umask(req.umask);
   try {
     // The parent-death signal is tied to the thread that forks: spawn() forks on the main thread.
-    // withCredentials hands req.argv back as it is when there is nothing to change.
-    const argv = withCredentials(req.argv, req.credentials ?? NO_CHANGE, req.parentDeathSignal);
+    // Both hand req.argv back as it is when there is nothing to change; env comes last, right
+    // before the command, so that setpriv and the parent check run with the default state.
+    const argv = withCredentials(withInheritedSignals(req.argv, req.signals), req.credentials ?? NO_CHANGE, req.parentDeathSignal);
     child = spawn(argv[0]!, argv.slice(1), {
       cwd: req.cwd,
       env: req.env,

@@ -146,7 +146,7 @@ export const OPTIONS: readonly OptionDef[] = [
   {
     key: 'signalGroup', flag: 'signal-group', kind: 'switch', actions: ['stop', 'restart', 'reload', 'run'], library: true,
     script: true, help: "signal the daemon's whole process group, not only its pid",
-    per: { run: { meaning: 'forward signals to the whole process group of CMD' } },
+    per: { run: { meaning: 'forward signals to the whole process group of CMD; when CMD exits, TERM what is left in that group (as dumb-init does) and warn about what outlives --stop-timeout' } },
   },
   {
     key: 'force', flag: 'force', kind: 'switch', actions: ['stop', 'restart'], library: false, script: true,
