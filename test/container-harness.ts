@@ -3,11 +3,27 @@
 // image that has node and npm like the official images: debootstrap minbase from the mirror apt
 // already uses, plus the host's node and npm. The base is cached in Podman's own image store.
 import { execa } from 'execa';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { UNDER_BUN } from './helpers.js';
 
 export const BASE_IMAGE = 'localhost/daemonocle-base:bookworm-node';
+
+/**
+ * The image carries the host's /usr/bin/node, whatever Node line or runtime the suite runs on, so
+ * the containers played are the same in every suite of .ci/run: they are played in the one on the
+ * system Node, and this says why the others leave them out (undefined: play them here).
+ */
+export function playedInAnotherSuite(): string | undefined {
+  const why = 'the image runs the host\'s /usr/bin/node whatever this suite runs on: played in the suite on the system Node';
+  if (UNDER_BUN) return why;
+  try {
+    return realpathSync(process.execPath) === realpathSync('/usr/bin/node') ? undefined : why;
+  } catch {
+    return why;
+  }
+}
 const CACHE = join(process.env.DAEMONOCLE_CI_CACHE ?? join(homedir(), '.cache', 'daemonocle-ci'), 'podman');
 const CONF = join(CACHE, 'containers.conf');
 const PACKAGES = ['podman', 'runc', 'catatonit', 'debootstrap'];
