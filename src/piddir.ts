@@ -3,7 +3,7 @@
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { DaemonError, EXIT } from './errors.js';
-import { walkDir, WalkError, type CreateRule, type WalkedDir } from './safe-path.js';
+import { callerUid, walkDir, WalkError, type CreateRule, type WalkedDir } from './safe-path.js';
 
 /** Where a pid file lives, as far as trust goes. */
 export interface PidPlace {
@@ -23,7 +23,6 @@ export function placeOf(opts: { defaultPidFile: boolean; credentials: { uid: num
   return { isDefault: opts.defaultPidFile, uid: opts.credentials.uid, gid: opts.credentials.gid };
 }
 
-const callerUid = (): number => process.getuid?.() ?? 0;
 
 /** Owners whose files and directories may be trusted: root, the caller, and the daemon's own user. */
 export function trustedOwners(place: PidPlace): Set<number> {

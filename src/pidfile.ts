@@ -12,7 +12,7 @@ import { warn } from './log.js';
 import { tryLockExclusive } from './native.js';
 import { ANY_PLACE, expectedOwner, openPidDir, trustedOwners, type PidPlace } from './piddir.js';
 import { readProcText, readStat, isGone, selfAndAncestors, startedAtMs, type ProcStat } from './proc.js';
-import type { WalkedDir } from './safe-path.js';
+import { callerUid, type WalkedDir } from './safe-path.js';
 
 export type PidFileState =
   | { kind: 'missing' }
@@ -142,7 +142,6 @@ function checkWriterOwnsProcess(path: string, dir: WalkedDir, place: PidPlace, f
   );
 }
 
-const callerUid = (): number => process.getuid?.() ?? 0;
 
 /** realpath, or undefined. */
 function real(path: string | undefined): string | undefined {
@@ -186,8 +185,9 @@ function ownCli(): string | undefined {
  * With the lock held: the pid of the live daemon the pid file names, or undefined after a stale
  * or broken pid file (warned about) was removed.
  */
-export function runningOrCleared(path: string, place: PidPlace): { pid: number; stat: ProcStat } | undefined {
-  const dir = openPidDir(path, place, false);
+export function runningOrCleared(path: string, place: PidPlace, held?: WalkedDir): { pid: number; stat: ProcStat } | undefined {
+  // The lock already holds the walked directory open: no second walk, nothing swapped in between.
+  const dir = held ?? openPidDir(path, place, false);
   if (dir === undefined) return undefined;
   try {
     const state = inspectIn(path, dir, place);
@@ -196,7 +196,7 @@ export function runningOrCleared(path: string, place: PidPlace): { pid: number; 
     if (state.kind !== 'missing') removeIn(dir, path);
     return undefined;
   } finally {
-    dir.close();
+    if (held === undefined) dir.close();
   }
 }
 
@@ -455,7 +455,7 @@ export async function lockForStart(path: string, place: PidPlace, timeoutSeconds
 export async function claimPidFile(path: string, place: PidPlace, timeoutSeconds: number): Promise<{ claimed: true } | { claimed: false; pid: number }> {
   const lock = await lockForStart(path, place, timeoutSeconds);
   try {
-    const running = runningOrCleared(path, place);
+    const running = runningOrCleared(path, place, lock.dir);
     if (running) return { claimed: false, pid: running.pid };
     const self = readStat(process.pid);
     if (self === null) throw new DaemonError('pidfile-unwritable', `Cannot write pid file ${path}: /proc/${process.pid}/stat is unreadable`);

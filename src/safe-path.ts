@@ -63,7 +63,8 @@ export class WalkError extends Error {
 
 export const atFd = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
 
-const callerUid = (): number => process.getuid?.() ?? 0;
+/** The uid this process runs as (root, or the ordinary user who called). */
+export const callerUid = (): number => process.getuid?.() ?? 0;
 const modeText = (st: Stats): string => (st.mode & 0o7777).toString(8).padStart(3, '0');
 
 /** Whether owner may own a directory or symlink on the path, and whether that makes it the user's. */

@@ -26,7 +26,7 @@ export async function start(opts: ActionOptions): Promise<number> {
 
 /** Start with the pid-file lock already held (restart holds it across stop and start). */
 export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<number> {
-  const running = runningOrCleared(opts.pidFile, placeOf(opts));
+  const running = runningOrCleared(opts.pidFile, placeOf(opts), lock.dir);
   if (running) {
     warn(`${opts.name} already running with PID ${running.pid}${startedAs(running.pid, opts.command)}`);
     return EXIT.ok;
