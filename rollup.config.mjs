@@ -5,7 +5,7 @@
 //
 // The chunks live one directory under dist/, as tsc's own output does, so the paths the code
 // builds from its own location (`../../sh/session-leader.sh`, `../../package.json`) still hold.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -38,8 +38,15 @@ const launcher = {
   },
 };
 
+/** Modules the entry's chunk holds beside bin.js: the compile cache must be on before any action loads. */
+const ENTRY_COMPANIONS = ['dist/cli/compile-cache.js', 'dist/cli/make-dirs.js', 'dist/engine/inherited-signals.js'];
+for (const file of ENTRY_COMPANIONS) {
+  if (!existsSync(new URL(`./${file}`, import.meta.url))) throw new Error(`rollup.config.mjs names ${file}, which tsc did not write: update ENTRY_COMPANIONS`);
+}
+const companionIds = new Set(ENTRY_COMPANIONS.map((file) => new URL(`./${file}`, import.meta.url).pathname));
+
 export default {
-  input: { daemonocle: 'dist/bin.js' },
+  input: { daemonocle: 'dist/cli/bin.js' },
   external: (id) => external.has(id) || [...external].some((dep) => id.startsWith(`${dep}/`)),
   plugins: [importMetaUrl, launcher],
   output: {
@@ -50,6 +57,6 @@ export default {
     generatedCode: 'es2015',
     // The entry holds bin.ts alone: a chunk that shares code with it would otherwise require the
     // entry itself, and running the CLI is all the entry does.
-    manualChunks: (id) => (/[\\/]dist[\\/](compile-cache|dirs|engine[\\/]inherited-signals)\.js$/.test(id) ? 'compile-cache' : undefined),
+    manualChunks: (id) => (companionIds.has(id) ? 'compile-cache' : undefined),
   },
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // How long loading koffi takes through its index.js (which also loads node:https, node:zlib and
-// node:crypto) against its binary alone, as src/native.ts loads it. Each in a fresh process.
+// node:crypto) against its binary alone, as src/base/native.ts loads it. Each in a fresh process.
 //   node bench/koffi-load.cjs
 const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');

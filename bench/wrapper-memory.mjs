@@ -32,7 +32,7 @@ for (const flags of [[], ['--max-semi-space-size=1'], ['--single-threaded-gc'], 
   await measure(`run ${flags.join(' ')}`, [N, ...flags, BIN, 'run', '--', 'sleep', '1000']);
 }
 const dist = join(import.meta.dirname, '..', 'dist');
-const requires = ['bin/run-cli.cjs', 'bin/run.cjs'].map((m) => `require(${JSON.stringify(join(dist, m))});`).join(' ');
+const requires = ['bin/main.cjs', 'bin/run.cjs'].map((m) => `require(${JSON.stringify(join(dist, m))});`).join(' ');
 const probe = (code) => execFileSync(N, ['-e', `${code} setTimeout(() => { const m = process.memoryUsage(); console.log(JSON.stringify({ heapTotal: m.heapTotal, external: m.external, pd: Number(/Private_Dirty:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/smaps_rollup', 'utf8'))[1]) })); }, 300);`], { encoding: 'utf8' });
 const [bare, loaded] = [JSON.parse(probe('')), JSON.parse(probe(requires))];
 const mb = (n) => (n / 1048576).toFixed(1);

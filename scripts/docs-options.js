@@ -3,7 +3,7 @@
 // (daemon.cli()'s flags). test/options.test.ts and test/help-text.test.ts fail while they differ.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { markdownOptionTable } from '../dist/options/help.js';
-import { markdownLibraryFlagTable } from '../dist/library/cli.js';
+import { markdownLibraryFlagTable } from '../dist/library/daemon-cli.js';
 
 function rewrite(file, marker, table) {
   const path = new URL(`../docs/${file}`, import.meta.url);

@@ -5,10 +5,10 @@
 # It forks a subshell and exits at once, so the daemon is in the new session without leading it
 # (Stevens' double fork). The subshell, whose pid the command keeps across exec:
 #   1. writes the pid file atomically: "PID\nSTARTTIME\n" (the start time being field 22 of
-#      /proc/PID/stat; src/pidfile.ts reads and writes the same format) into the temporary file
+#      /proc/PID/stat; src/pidfile/pidfile.ts reads and writes the same format) into the temporary file
 #      the caller created exclusively and holds open at TMP_FD, then renames TMP_NAME to PID_NAME
 #      in the pid file's directory, held open at DIR_FD. Both are reached through /proc/self/fd,
-#      never by a path another user could swap (src/safe-path.ts);
+#      never by a path another user could swap (src/base/safe-path.ts);
 #   2. closes every fd but 0-2, PIPE_FD, LOCK_FD and KEEP_FDS: the caller marks inherited fds
 #      close-on-exec, but a thread of Node's own may open a file without O_CLOEXEC at any moment,
 #      and only the child can close such a leak for sure (dash cannot name fds above 9; bash can);

@@ -2,5 +2,5 @@
 // Node's (NodeJS.Signals, Buffer): the reference below makes a consumer's TypeScript load them even
 // where its own "types" list does not name node (TypeScript 7's default is none).
 /// <reference types="node" preserve="true" />
-export { Daemon, type Action, type DaemonOptions, type ShutdownCallback, type Worker } from './daemon.js';
-export { DaemonError, EXIT, type DaemonErrorCode } from './errors.js';
+export { Daemon, type Action, type DaemonOptions, type ShutdownCallback, type Worker } from './library/daemon.js';
+export { DaemonError, EXIT, type DaemonErrorCode } from './base/errors.js';

@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { Test } from 'tap';
-import { NotifyServer, type NotifyFields } from '../dist/notify.js';
+import { NotifyServer, type NotifyFields } from '../dist/systemd/notify.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 /** The package's bin, as npm links it: the CommonJS bundle of the CLI (rollup.config.mjs). */

@@ -8,7 +8,7 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { bindDatagram, closeFd } from '../dist/native.js';
+import { bindDatagram, closeFd } from '../dist/base/native.js';
 import { BIN, fakeNotifySocket, readPid, requireRoot, RUNTIME, sandbox, stat, unavailable, waitFor, type Sandbox } from './helpers.js';
 import { canSwitchUsers, freshUids } from './users-harness.js';
 import type { Test } from 'tap';

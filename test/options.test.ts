@@ -6,7 +6,7 @@ import t from 'tap';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, sandbox } from './helpers.js';
-import { parseCli } from '../dist/options/cli.js';
+import { parseCli } from '../dist/options/argv.js';
 import { markdownOptionTable } from '../dist/options/help.js';
 import { OPTIONS } from '../dist/options/registry.js';
 

@@ -1,6 +1,6 @@
 // Safe as root: the daemon's own --user (and a second ordinary user) try to steer what root
 // writes, opens, locks or signals, with raw uids through setpriv, planted symlinks and FIFOs, and
-// a racing swap loop. Each case failed on the code before the path walk (src/safe-path.ts).
+// a racing swap loop. Each case failed on the code before the path walk (src/base/safe-path.ts).
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // sh/session-leader.sh on its own, under both shells a machine may give it (dash as /bin/sh,
-// bash --posix when present): the pid file it writes is byte for byte what src/pidfile.ts writes
+// bash --posix when present): the pid file it writes is byte for byte what src/pidfile/pidfile.ts writes
 // and reads, the command gets only the fds it should, and a pid file it cannot write stops the
 // command from running. shellcheck keeps the script clean.
 import t from 'tap';
@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { alive, ROOT, sandbox, unavailable, waitFor } from './helpers.js';
-import { inspectPidFile, writePidFile } from '../dist/pidfile.js';
+import { inspectPidFile, writePidFile } from '../dist/pidfile/pidfile.js';
 
 const SCRIPT = join(ROOT, 'sh', 'session-leader.sh');
 const SHELLS: [string, string[]][] = [

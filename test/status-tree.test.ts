@@ -4,7 +4,7 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TreeNode as Node } from '../dist/tree.js';
+import type { TreeNode as Node } from '../dist/process/tree.js';
 import { alive, BIN, fixture, libAppEnv, onTerminal, readPid, ROOT, RUNTIME, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 
 

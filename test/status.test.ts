@@ -79,7 +79,7 @@ t.test('status: not running (3), stale (1), unreadable (4)', async (t) => {
 });
 
 t.test('status: uptime formats', async (t) => {
-  const { formatUptime } = await import('../dist/status.js');
+  const { formatUptime } = await import('../dist/process/sample.js');
   t.equal(formatUptime(45.9), '45s');
   t.equal(formatUptime(12 * 60 + 59), '12m');
   t.equal(formatUptime(3 * 3600 + 4 * 60 + 5), '3h 4m');

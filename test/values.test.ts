@@ -7,9 +7,9 @@ import t from 'tap';
 import { execa } from 'execa';
 import { readdirSync } from 'node:fs';
 import { BIN, RUNTIME, sandbox } from './helpers.js';
-import { parseCli } from '../dist/options/cli.js';
+import { parseCli } from '../dist/options/argv.js';
 import { Daemon } from '../dist/index.js';
-import { watchdogIntervalMs } from '../dist/notify.js';
+import { watchdogIntervalMs } from '../dist/systemd/notify.js';
 
 type Action = 'start' | 'stop' | 'restart' | 'status' | 'reload' | 'run' | 'list';
 

@@ -3,13 +3,13 @@
 // file is reported in its row and left as it is.
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DaemonError, EXIT, reason } from '../errors.js';
-import { escapeForTerminal, out } from '../log.js';
+import { DaemonError, EXIT, reason } from '../base/errors.js';
+import { escapeForTerminal, out } from '../base/log.js';
 import { defaultPidFile } from '../options/values.js';
-import { inspectPidFile } from '../pidfile.js';
-import { groupOf, processTable, type ProcStat } from '../proc.js';
-import { formatUptime, sampleProcesses, statusFrom, type DaemonStatus } from '../status.js';
-import type { ActionOptions } from '../types.js';
+import { inspectPidFile } from '../pidfile/pidfile.js';
+import { groupOf, processTable, type ProcStat } from '../process/proc.js';
+import { formatUptime, sampleProcesses, statusFrom, type DaemonStatus } from '../process/sample.js';
+import type { ActionOptions } from '../base/types.js';
 
 type Entry = { name: string; running: { pid: number; stat: ProcStat } } | { name: string; status: string };
 

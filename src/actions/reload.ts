@@ -1,10 +1,10 @@
-import { EXIT } from '../errors.js';
-import { error, escapeForTerminal, out, warn } from '../log.js';
-import { inspectPidFile } from '../pidfile.js';
-import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../types.js';
-import { signalName } from '../signals.js';
-import { assertMaySignal, signalVerified } from '../stop.js';
+import { EXIT } from '../base/errors.js';
+import { error, escapeForTerminal, out, warn } from '../base/log.js';
+import { inspectPidFile } from '../pidfile/pidfile.js';
+import { placeOf } from '../pidfile/directory.js';
+import type { ActionOptions } from '../base/types.js';
+import { signalName } from '../base/signals.js';
+import { assertMaySignal, signalVerified } from '../process/stopping.js';
 
 /** Sends the reload signal (HUP by default) to the verified daemon; does not wait. */
 export async function reload(opts: ActionOptions): Promise<number> {

@@ -1,7 +1,7 @@
-import { EXIT } from '../errors.js';
-import { lockForStart } from '../pidfile.js';
-import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../types.js';
+import { EXIT } from '../base/errors.js';
+import { lockForStart } from '../pidfile/pidfile.js';
+import { placeOf } from '../pidfile/directory.js';
+import type { ActionOptions } from '../base/types.js';
 import { startLocked } from './start.js';
 import { stopLocked } from './stop.js';
 import { checkDetachFds } from '../engine/detach.js';

@@ -1,13 +1,13 @@
-import { EXIT, usageError } from '../errors.js';
-import { warn } from '../log.js';
-import { activationCount, activationFds } from '../notify.js';
-import { claimPidFile, removePidFileIfOwn } from '../pidfile.js';
-import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../types.js';
+import { EXIT, usageError } from '../base/errors.js';
+import { warn } from '../base/log.js';
+import { activationCount, activationFds } from '../systemd/notify.js';
+import { claimPidFile, removePidFileIfOwn } from '../pidfile/pidfile.js';
+import { placeOf } from '../pidfile/directory.js';
+import type { ActionOptions } from '../base/types.js';
 import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { commandSpecFrom } from './specs.js';
-import { dieOf, signalNumber } from '../signals.js';
+import { dieOf, signalNumber } from '../base/signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {

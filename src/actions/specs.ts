@@ -1,7 +1,7 @@
 // ActionOptions to what the engines take: the command part of any launch (start, run), and the
 // detach engine's whole spec with its readiness rule.
 import { environmentFor } from '../engine/credentials.js';
-import type { ActionOptions, CommandSpec, LaunchSpec } from '../types.js';
+import type { ActionOptions, CommandSpec, LaunchSpec } from '../base/types.js';
 
 export function commandSpecFrom(opts: ActionOptions): CommandSpec {
   return {

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { DaemonError, EXIT } from '../errors.js';
-import { error, escapeForTerminal, out, warn } from '../log.js';
-import { lockForStart, runningOrCleared, type PidLock } from '../pidfile.js';
-import { placeOf } from '../piddir.js';
+import { DaemonError, EXIT } from '../base/errors.js';
+import { error, escapeForTerminal, out, warn } from '../base/log.js';
+import { lockForStart, runningOrCleared, type PidLock } from '../pidfile/pidfile.js';
+import { placeOf } from '../pidfile/directory.js';
 import { checkDetachFds, launchDetached } from '../engine/detach.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { launchSpecFrom } from './specs.js';
-import { progressLine, type ProgressLine } from '../progress.js';
-import type { ActionOptions } from '../types.js';
-import { signalNumber } from '../signals.js';
-import { readProcText } from '../proc.js';
+import { progressLine, type ProgressLine } from '../base/progress.js';
+import type { ActionOptions } from '../base/types.js';
+import { signalNumber } from '../base/signals.js';
+import { readProcText } from '../process/proc.js';
 import { sameCommand, showCommand } from '../options/names.js';
 
 export async function start(opts: ActionOptions): Promise<number> {

@@ -1,10 +1,10 @@
-import { EXIT } from '../errors.js';
-import { escapeForTerminal, out, warn } from '../log.js';
-import { inspectPidFile } from '../pidfile.js';
-import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../types.js';
-import { collectStatus, statusLine } from '../status.js';
-import { drawTree } from '../tree.js';
+import { EXIT } from '../base/errors.js';
+import { escapeForTerminal, out, warn } from '../base/log.js';
+import { inspectPidFile } from '../pidfile/pidfile.js';
+import { placeOf } from '../pidfile/directory.js';
+import type { ActionOptions } from '../base/types.js';
+import { collectStatus, statusLine } from '../process/sample.js';
+import { drawTree } from '../process/tree.js';
 
 /** Never writes: a stale pid file is reported (exit 1), not removed. */
 export async function status(opts: ActionOptions): Promise<number> {

@@ -1,9 +1,9 @@
-import { EXIT } from '../errors.js';
-import { error, escapeForTerminal, out, warn } from '../log.js';
-import { lockPidFile, removePidFileIfOwn, runningOrCleared } from '../pidfile.js';
-import { placeOf } from '../piddir.js';
-import type { ActionOptions } from '../types.js';
-import { assertMaySignal, stopProcess } from '../stop.js';
+import { EXIT } from '../base/errors.js';
+import { error, escapeForTerminal, out, warn } from '../base/log.js';
+import { lockPidFile, removePidFileIfOwn, runningOrCleared } from '../pidfile/pidfile.js';
+import { placeOf } from '../pidfile/directory.js';
+import type { ActionOptions } from '../base/types.js';
+import { assertMaySignal, stopProcess } from '../process/stopping.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {
   // No pid file (and no lock file): nothing to stop, and nothing is created to say so.

@@ -2,7 +2,7 @@
 // rather than an exit code 127 seen in the startup window.
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { DaemonError, reason } from '../errors.js';
+import { DaemonError, reason } from '../base/errors.js';
 
 /** The argv to execute: relative paths made absolute (the daemon's cwd differs from ours). */
 export function resolveCommand(argv: string[], env: NodeJS.ProcessEnv, callerCwd = process.cwd()): string[] {

@@ -4,10 +4,10 @@
 // gid always changes too (the user's passwd gid, or --group), and the command gets the user's own
 // HOME, USER, LOGNAME and SHELL (environmentFor), readiness probes included.
 import { existsSync } from 'node:fs';
-import { DaemonError } from '../errors.js';
-import { warn } from '../log.js';
-import type { Credentials } from '../types.js';
-import { groupName, lookupUser } from '../users.js';
+import { DaemonError } from '../base/errors.js';
+import { warn } from '../base/log.js';
+import type { Credentials } from '../base/types.js';
+import { groupName, lookupUser } from '../base/users.js';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 

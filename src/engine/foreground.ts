@@ -3,12 +3,12 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { isatty } from 'node:tty';
-import { DaemonError, reason } from '../errors.js';
-import { warn } from '../log.js';
-import { isChildSubreaper, setChildSubreaper } from '../native.js';
-import { isGone, listPids, readStat } from '../proc.js';
-import { FORWARDED, signalNumber } from '../signals.js';
-import type { CommandSpec, Probe, Rewrite } from '../types.js';
+import { DaemonError, reason } from '../base/errors.js';
+import { warn } from '../base/log.js';
+import { isChildSubreaper, setChildSubreaper } from '../base/native.js';
+import { isGone, listPids, readStat } from '../process/proc.js';
+import { FORWARDED, signalNumber } from '../base/signals.js';
+import type { CommandSpec, Probe, Rewrite } from '../base/types.js';
 import { resolveCommand } from './command.js';
 import { recordInheritedSignals } from './inherited-signals.js';
 import { forwardSignals, type Forwarding } from './forwarding.js';
@@ -17,7 +17,7 @@ import { describeProbe, waitForProbes } from './probes.js';
 import { newlineOn } from './ready-fd.js';
 import { startReaping } from './reaper.js';
 import { spawnProcess } from './spawn.js';
-import { bridgeSystemd, type SystemdBridge } from './systemd.js';
+import { bridgeSystemd, type SystemdBridge } from '../systemd/wrapper.js';
 
 export interface ForegroundSpec extends CommandSpec {
   signalGroup: boolean;

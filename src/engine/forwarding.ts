@@ -6,10 +6,10 @@
 // The handlers are installed before the child is spawned, as tini blocks its signals first: what
 // arrives before the child's pid is known is kept, in order, and forwarded once it is (a TERM in
 // that instant would otherwise meet Node's default action, or be dropped by a PID 1).
-import { warn } from '../log.js';
-import { FORWARDED, FROM_TERMINAL, STOPPING } from '../signals.js';
-import type { Rewrite } from '../types.js';
-import type { SystemdBridge } from './systemd.js';
+import { warn } from '../base/log.js';
+import { FORWARDED, FROM_TERMINAL, STOPPING } from '../base/signals.js';
+import type { Rewrite } from '../base/types.js';
+import type { SystemdBridge } from '../systemd/wrapper.js';
 
 export interface ForwardingSpec {
   name: string;

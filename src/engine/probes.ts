@@ -3,7 +3,7 @@
 // and abandoned the moment the caller stops waiting (the daemon died, or the timeout passed).
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { Credentials, Probe } from '../types.js';
+import type { Credentials, Probe } from '../base/types.js';
 import { spawnProcess } from './spawn.js';
 
 const FIRST_DELAY_MS = 10;

@@ -2,8 +2,8 @@
 // waitpid(-1) would steal their statuses from it, so orphans are found by name and reaped one by
 // one: every zombie child of ours that is not one libuv is waiting for.
 import { readdirSync } from 'node:fs';
-import { waitPidNoHang } from '../native.js';
-import { listPids, readProcText, readStat } from '../proc.js';
+import { waitPidNoHang } from '../base/native.js';
+import { listPids, readProcText, readStat } from '../process/proc.js';
 
 /** Children of this process, from /proc/self/task/TID/children (orphans may land on any thread). */
 function ourChildren(): number[] {

@@ -6,11 +6,11 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { DaemonError, reason } from '../errors.js';
-import { clearNonBlocking } from '../native.js';
-import { expectedOwner, trustedOwners } from '../piddir.js';
-import { walkDir, WalkError, type WalkedDir } from '../safe-path.js';
-import type { Credentials } from '../types.js';
+import { DaemonError, reason } from '../base/errors.js';
+import { clearNonBlocking } from '../base/native.js';
+import { expectedOwner, trustedOwners } from '../pidfile/directory.js';
+import { walkDir, WalkError, type WalkedDir } from '../base/safe-path.js';
+import type { Credentials } from '../base/types.js';
 import { withCredentials } from './credentials.js';
 import { withInheritedSignals, type InheritedSignals } from './inherited-signals.js';
 
@@ -74,7 +74,7 @@ interface Outputs {
 const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
 
 /**
- * Opens an output file for appending as src/safe-path.ts walks paths: its directory (made when
+ * Opens an output file for appending as src/base/safe-path.ts walks paths: its directory (made when
  * missing, 0755, given to --user/--group) reached by fd from /, the file opened without following
  * a symlink another user could have planted, and refused when another user owns it. A symlink of
  * root's or the caller's own, in a directory only they can write, is followed: they chose it.

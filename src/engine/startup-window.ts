@@ -1,8 +1,8 @@
 // Watching a freshly launched daemon through its startup window: its pid from the session
 // leader's pipe, then its death (waitpid as a child subreaper, else /proc) or readiness.
-import { waitPidNoHang } from '../native.js';
-import { isGone, readStat } from '../proc.js';
-import { signalName } from '../signals.js';
+import { waitPidNoHang } from '../base/native.js';
+import { isGone, readStat } from '../process/proc.js';
+import { signalName } from '../base/signals.js';
 
 export function readPid(stream: NodeJS.ReadableStream | null): Promise<number | undefined> {
   if (!stream) return Promise.resolve(undefined);

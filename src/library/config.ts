@@ -2,12 +2,12 @@
 // TypeError naming the option and the bad value (daemon.cli() turns the same mistakes into ERROR +
 // exit 2). The typed interface below is the public face of the registry's library options.
 import { basename } from 'node:path';
-import { DaemonError } from '../errors.js';
+import { DaemonError } from '../base/errors.js';
 import { jsTypeOf, KINDS } from '../options/kinds.js';
 import { LIBRARY_OPTIONS, valueOf } from '../options/registry.js';
 import { toActionOptions, type Values } from '../options/resolve.js';
 import { userLacksGroup } from '../options/values.js';
-import type { ActionOptions } from '../types.js';
+import type { ActionOptions } from '../base/types.js';
 
 export type Worker = () => unknown;
 export type ShutdownCallback = (message: string, code: number) => unknown;

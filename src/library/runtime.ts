@@ -2,16 +2,16 @@
 // exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
 import { accessSync, constants } from 'node:fs';
 import { onExit } from 'signal-exit';
-import { error, escapeForTerminal, out, warn } from '../log.js';
-import { execInPlace, nativeUnavailableReason } from '../native.js';
-import { activationFds, sdNotify, watchdogIntervalMs } from '../notify.js';
+import { error, escapeForTerminal, out, warn } from '../base/log.js';
+import { execInPlace, nativeUnavailableReason } from '../base/native.js';
+import { activationFds, sdNotify, watchdogIntervalMs } from '../systemd/notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { spawnProcess } from '../engine/spawn.js';
-import { removePidFileIfOwn, writePidFile } from '../pidfile.js';
-import { openPidDir, placeOf } from '../piddir.js';
-import { readStat } from '../proc.js';
-import { waitGone } from '../stop.js';
-import { dieOf, signalNumber } from '../signals.js';
+import { removePidFileIfOwn, writePidFile } from '../pidfile/pidfile.js';
+import { openPidDir, placeOf } from '../pidfile/directory.js';
+import { readStat } from '../process/proc.js';
+import { waitGone } from '../process/stopping.js';
+import { dieOf, signalNumber } from '../base/signals.js';
 import type { DaemonConfig } from './config.js';
 
 export const WORKER_ENV = 'DAEMONOCLE_WORKER';

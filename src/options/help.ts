@@ -1,6 +1,6 @@
 // Help texts, generated from the option registry: `daemonocle --help`, `daemonocle ACTION --help`
 // (exactly the options ACTION accepts), daemon.cli()'s help, and docs/cli.md's option table.
-import { ACTIONS, type Action } from '../types.js';
+import { ACTIONS, type Action } from '../base/types.js';
 import { acceptedBy, CLI_OPTIONS, defaultFor, defaultsSummary, groupByAction, helpLine, meaningFor, OPTIONS, type OptionDef } from './registry.js';
 
 export const USAGE = `Usage: daemonocle <${ACTIONS.join('|')}> [options] [-- command [args...]]`;

@@ -1,6 +1,6 @@
 // The kinds of value an option takes: how the CLI's text and a Daemon option's value are parsed,
 // which JavaScript types a Daemon option may be, and the words a TypeError uses for it.
-import { usageError } from '../errors.js';
+import { usageError } from '../base/errors.js';
 import {
   absolutePath,
   parseCommandFd,

@@ -3,8 +3,8 @@
 // configuration, which action accepts what, both help texts, the Daemon constructor's known keys
 // and TypeErrors, and daemon.cli()'s flags are all generated from it (see cli.ts, help.ts,
 // library.ts). docs/cli.md's option table is generated from it too (npm run docs:options).
-import { SIGHUP } from '../signals.js';
-import { ACTIONS, type Action } from '../types.js';
+import { SIGHUP } from '../base/signals.js';
+import { ACTIONS, type Action } from '../base/types.js';
 import type { Kind } from './kinds.js';
 
 export interface OptionDef {

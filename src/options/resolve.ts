@@ -1,7 +1,7 @@
 // Parsed option values (keyed by the registry's camelCase names) to the ActionOptions an action
 // runs with: defaults from the registry, then what is derived (name, pid file, probes, credentials).
-import { usageError } from '../errors.js';
-import type { ActionOptions, Probe } from '../types.js';
+import { usageError } from '../base/errors.js';
+import type { ActionOptions, Probe } from '../base/types.js';
 import { valueOf } from './registry.js';
 import { defaultName } from './names.js';
 import { defaultPidFile, nameFromPidFile, resolveCredentials } from './values.js';

@@ -2,10 +2,10 @@
 // throws a usage DaemonError naming the option and the bad value.
 import { fstatSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { usageError } from '../errors.js';
-import { FORWARDED, signalName, signalNumber } from '../signals.js';
-import { lookupGroup, lookupUser } from '../users.js';
-import type { Credentials, Probe, Rewrite } from '../types.js';
+import { usageError } from '../base/errors.js';
+import { FORWARDED, signalName, signalNumber } from '../base/signals.js';
+import { lookupGroup, lookupUser } from '../base/users.js';
+import type { Credentials, Probe, Rewrite } from '../base/types.js';
 
 /**
  * The most seconds any option takes: Node's timers hold at most 2^31-1 ms (about 24.8 days) and

@@ -4,11 +4,11 @@
 // dynamic import (no top-level await: the bundle is CommonJS). The signal state this process was
 // started with is recorded before anything can install a handler (engine/inherited-signals.ts).
 import { enableCompileCache } from './compile-cache.js';
-import { recordInheritedSignals } from './engine/inherited-signals.js';
+import { recordInheritedSignals } from '../engine/inherited-signals.js';
 
 recordInheritedSignals();
 enableCompileCache();
-import('./cli/run-cli.js').then(
+import('./main.js').then(
   async ({ runCli }) => {
     process.exitCode = await runCli(process.argv.slice(2));
   },

@@ -2,10 +2,10 @@
 // engine binds so a daemon can say READY=1 to the `start` that is waiting for it. Node has no
 // AF_UNIX datagram sockets, hence the native layer.
 import { readdirSync, readlinkSync } from 'node:fs';
-import { DaemonError } from './errors.js';
-import { warn } from './log.js';
-import { bindDatagram, closeFd, receiveDatagram, sendDatagram, shutdownSocket, waitReadable, type Datagram } from './native.js';
-import { isDescendantOf } from './proc.js';
+import { DaemonError } from '../base/errors.js';
+import { warn } from '../base/log.js';
+import { bindDatagram, closeFd, receiveDatagram, sendDatagram, shutdownSocket, waitReadable, type Datagram } from '../base/native.js';
+import { isDescendantOf } from '../process/proc.js';
 
 /** Sends one notification (e.g. "READY=1\nSTATUS=up"). False when there is no socket or it failed. */
 export function sdNotify(message: string, socket: string | undefined = process.env.NOTIFY_SOCKET): boolean {

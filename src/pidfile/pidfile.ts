@@ -2,17 +2,17 @@
 // time in clock ticks since boot (from /proc), so identity survives wall-clock changes.
 //
 // Every read, lock, write and removal goes through the pid file's directory as an open fd, walked
-// from / (src/piddir.ts, src/safe-path.ts): nobody can swap a directory or plant a symlink
+// from / (src/pidfile/directory.ts, src/base/safe-path.ts): nobody can swap a directory or plant a symlink
 // between the check and the use.
 import { closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readFileSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DaemonError, EXIT, reason } from './errors.js';
-import { warn } from './log.js';
-import { tryLockExclusive } from './native.js';
-import { ANY_PLACE, expectedOwner, openPidDir, trustedOwners, type PidPlace } from './piddir.js';
-import { readProcText, readStat, isGone, selfAndAncestors, startedAtMs, type ProcStat } from './proc.js';
-import { callerUid, type WalkedDir } from './safe-path.js';
+import { DaemonError, EXIT, reason } from '../base/errors.js';
+import { warn } from '../base/log.js';
+import { tryLockExclusive } from '../base/native.js';
+import { ANY_PLACE, expectedOwner, openPidDir, trustedOwners, type PidPlace } from './directory.js';
+import { readProcText, readStat, isGone, selfAndAncestors, startedAtMs, type ProcStat } from '../process/proc.js';
+import { callerUid, type WalkedDir } from '../base/safe-path.js';
 
 export type PidFileState =
   | { kind: 'missing' }

@@ -14,7 +14,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import module from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
-import { missingLevels, nearestExisting } from './dirs.js';
+import { missingLevels, nearestExisting } from './make-dirs.js';
 
 type WithCompileCache = typeof module & { enableCompileCache?: (dir: string) => unknown };
 

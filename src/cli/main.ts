@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
-import { EXIT } from '../errors.js';
-import { out } from '../log.js';
-import { reportError } from '../report.js';
+import { EXIT } from '../base/errors.js';
+import { out } from '../base/log.js';
+import { reportError } from '../base/report.js';
 import { helpText, USAGE } from '../options/help.js';
-import { parseCli } from '../options/cli.js';
-import { assertSupportedPlatform } from '../platform.js';
-import type { Action, ActionOptions } from '../types.js';
+import { parseCli } from '../options/argv.js';
+import { assertSupportedPlatform } from '../base/platform.js';
+import type { Action, ActionOptions } from '../base/types.js';
 
 const ACTION_MODULES: Record<Action, () => Promise<(opts: ActionOptions) => Promise<number>>> = {
   start: async () => (await import('../actions/start.js')).start,

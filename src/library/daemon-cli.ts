@@ -1,10 +1,10 @@
 // daemon.cli(): `node app.js ACTION [flags]` for a library daemon. Built-in actions take the flags
 // below (they override the Daemon's options for this run); custom actions get the words after them.
-import { usageError } from '../errors.js';
-import { parseFlagValues, runParseArgs } from '../options/cli.js';
+import { usageError } from '../base/errors.js';
+import { parseFlagValues, runParseArgs } from '../options/argv.js';
 import { row } from '../options/help.js';
 import { CLI_OPTIONS, meaningFor, type OptionDef } from '../options/registry.js';
-import type { Action } from '../types.js';
+import type { Action } from '../base/types.js';
 import type { Values } from '../options/resolve.js';
 
 export interface CustomAction {

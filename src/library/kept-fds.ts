@@ -2,7 +2,7 @@
 // those inherited without close-on-exec, and those opened after daemonocle was loaded, at the same
 // numbers — never Node's own (epoll, eventfd, signal pipes: anon inodes, all close-on-exec).
 import { fstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { isCloseOnExec } from './native.js';
+import { isCloseOnExec } from '../base/native.js';
 
 function listFds(): number[] {
   try {

@@ -1,9 +1,9 @@
 // `run` under systemd: READY=1 when the child is up, STATUS= lines, STOPPING=1, a relay for the
 // child's own notifications (so NotifyAccess=main hears them from the main pid, the wrapper),
 // socket-activation fds handed on with LISTEN_PID naming the child, WATCHDOG_USEC passed through.
-import { warn } from '../log.js';
-import { EAGAIN, sendDatagram } from '../native.js';
-import { activationFds, NotifyServer, watchdogIntervalMs, type NotifyFields } from '../notify.js';
+import { warn } from '../base/log.js';
+import { EAGAIN, sendDatagram } from '../base/native.js';
+import { activationFds, NotifyServer, watchdogIntervalMs, type NotifyFields } from './notify.js';
 
 /** Keys that carry fds or would move systemd's idea of the main pid: never relayed. */
 const NOT_RELAYED = new Set(['MAINPID', 'BARRIER', 'FDSTORE', 'FDSTOREREMOVE', 'FDNAME', 'FDPOLL']);

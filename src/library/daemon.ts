@@ -3,23 +3,23 @@
 // detach engine with WORKER_ENV set; in that re-run, start/restart/run mean "be the daemon".
 import { fstatSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { DaemonError, EXIT, usageError } from './errors.js';
-import { escapeForTerminal, out, warn } from './log.js';
-import { userFds } from './fds.js';
-import { credentialsForCaller, dropPrivileges } from './engine/credentials.js';
-import { claimPidFile, writePidFile } from './pidfile.js';
-import { placeOf } from './piddir.js';
-import { defaultPidFile } from './options/values.js';
-import { readStat } from './proc.js';
-import { assertSupportedPlatform } from './platform.js';
-import { reportError } from './report.js';
-import type { ActionOptions } from './types.js';
-import type { Values } from './options/resolve.js';
-import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './library/config.js';
-import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './library/runtime.js';
-import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './library/cli.js';
+import { DaemonError, EXIT, usageError } from '../base/errors.js';
+import { escapeForTerminal, out, warn } from '../base/log.js';
+import { userFds } from './kept-fds.js';
+import { credentialsForCaller, dropPrivileges } from '../engine/credentials.js';
+import { claimPidFile, writePidFile } from '../pidfile/pidfile.js';
+import { placeOf } from '../pidfile/directory.js';
+import { defaultPidFile } from '../options/values.js';
+import { readStat } from '../process/proc.js';
+import { assertSupportedPlatform } from '../base/platform.js';
+import { reportError } from '../base/report.js';
+import type { ActionOptions } from '../base/types.js';
+import type { Values } from '../options/resolve.js';
+import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './config.js';
+import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './runtime.js';
+import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './daemon-cli.js';
 
-export type { DaemonOptions, ShutdownCallback, Worker } from './library/config.js';
+export type { DaemonOptions, ShutdownCallback, Worker } from './config.js';
 
 const BUILT_IN = ['start', 'stop', 'restart', 'status', 'reload', 'run'] as const;
 
@@ -146,11 +146,11 @@ export class Daemon<Custom extends string = never> {
         case 'restart':
           return await this.restart(config);
         case 'stop':
-          return await (await import('./actions/stop.js')).stop(config);
+          return await (await import('../actions/stop.js')).stop(config);
         case 'status':
-          return await (await import('./actions/status.js')).status(config);
+          return await (await import('../actions/status.js')).status(config);
         case 'reload':
-          return await (await import('./actions/reload.js')).reload(config);
+          return await (await import('../actions/reload.js')).reload(config);
         default:
           throw usageError(`Unknown action '${action}'; valid actions: ${[...BUILT_IN, ...this.actions.keys()].join(', ')}`);
       }
@@ -174,7 +174,7 @@ export class Daemon<Custom extends string = never> {
   private async start(config: DaemonConfig): Promise<number> {
     this.requireWorker(config);
     if (!this.shouldDetach(config)) return this.startInFront(config);
-    return (await import('./actions/start.js')).start(detachedOptions(config));
+    return (await import('../actions/start.js')).start(detachedOptions(config));
   }
 
   private async restart(config: DaemonConfig): Promise<number> {
@@ -182,10 +182,10 @@ export class Daemon<Custom extends string = never> {
     if (!this.shouldDetach(config)) {
       credentialsForCaller(config.credentials); // refused before the stop
 
-      const stopped = await (await import('./actions/stop.js')).stop(config);
+      const stopped = await (await import('../actions/stop.js')).stop(config);
       return stopped === EXIT.ok ? this.startInFront(config) : stopped;
     }
-    return (await import('./actions/restart.js')).restart(detachedOptions(config));
+    return (await import('../actions/restart.js')).restart(detachedOptions(config));
   }
 
   /** In the re-run process: the detach engine already made this process the daemon. */

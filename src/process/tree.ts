@@ -1,7 +1,7 @@
 // `status --tree`: the daemon's process group and every descendant of its members, drawn by
 // parent, each with its own state, %cpu and %mem. One pass over /proc finds them all; the %cpu
 // sample is the one `status` takes anyway.
-import { escapeForTerminal } from './log.js';
+import { escapeForTerminal } from '../base/log.js';
 import { readProcText, stateWord, type ProcStat } from './proc.js';
 
 export interface TreeNode {

@@ -2,10 +2,10 @@
 // The wait is event-driven: pidfds become readable when their process exits (a zombie counts as
 // exited), so there is no polling on Linux >= 5.3; elsewhere /proc is polled with a short backoff.
 import { closeSync } from 'node:fs';
-import { DaemonError } from './errors.js';
-import { pidfdOpen, pidfdSendSignal, waitReadable } from './native.js';
+import { DaemonError } from '../base/errors.js';
+import { pidfdOpen, pidfdSendSignal, waitReadable } from '../base/native.js';
 import { daemonAndGroup, isGone, readProcText, readStat, type ProcStat } from './proc.js';
-import { SIGKILL, SIGTERM } from './signals.js';
+import { SIGKILL, SIGTERM } from '../base/signals.js';
 
 export interface StopRequest {
   pid: number;

@@ -2,7 +2,7 @@
 // sampled over ~0.1 s and memory as a share of the machine's total.
 import { totalmem } from 'node:os';
 import { cpuTimeMs, groupOf, processTable, readProcText, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
-import { escapeForTerminal } from './log.js';
+import { escapeForTerminal } from '../base/log.js';
 import { buildTree, treeMembers, type TreeNode } from './tree.js';
 
 export interface DaemonStatus {

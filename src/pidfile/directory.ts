@@ -2,8 +2,8 @@
 // when nobody but the caller, root and the daemon's own user can change what is in it.
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { DaemonError, EXIT } from './errors.js';
-import { callerUid, walkDir, WalkError, type CreateRule, type WalkedDir } from './safe-path.js';
+import { DaemonError, EXIT } from '../base/errors.js';
+import { callerUid, walkDir, WalkError, type CreateRule, type WalkedDir } from '../base/safe-path.js';
 
 /** Where a pid file lives, as far as trust goes. */
 export interface PidPlace {
@@ -72,7 +72,7 @@ function pidDirError(path: string, dir: string, place: PidPlace, err: WalkError)
 }
 
 /**
- * The pid file's directory, walked from / and open (src/safe-path.ts): the handle every read,
+ * The pid file's directory, walked from / and open (src/base/safe-path.ts): the handle every read,
  * lock, write and removal of the pid file goes through. With `create`, missing levels are made:
  * 0755 and given to --user/--group, or 0700 for the default one (missing parents 0755). Without
  * it, a missing directory is undefined.

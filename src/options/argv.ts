@@ -3,8 +3,8 @@
 // signalled. The same flag parsing serves daemon.cli() (runParseArgs and parseFlagValues, with
 // the registry's `script` options).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { usageError } from '../errors.js';
-import { ACTIONS, type Action, type ActionOptions } from '../types.js';
+import { usageError } from '../base/errors.js';
+import { ACTIONS, type Action, type ActionOptions } from '../base/types.js';
 import { KINDS } from './kinds.js';
 import { acceptedBy, CLI_OPTIONS, type OptionDef } from './registry.js';
 import { closest, didYouMean } from './suggest.js';
