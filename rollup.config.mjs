@@ -5,7 +5,8 @@
 //
 // The chunks live one directory under dist/, as tsc's own output does, so the paths the code
 // builds from its own location (`../../sh/session-leader.sh`, `../../package.json`) still hold.
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { builtinModules } from 'node:module';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -35,6 +36,10 @@ const launcher = {
     if (!chunk.isEntry) return null;
     if (!code.startsWith('#!/usr/bin/env node\n')) throw new Error('the CLI entry must start with #!/usr/bin/env node');
     return { code: LAUNCHER + code.slice('#!/usr/bin/env node\n'.length), map: null };
+  },
+  // Runnable from a clone as npm makes it when installed.
+  writeBundle(options, bundle) {
+    for (const chunk of Object.values(bundle)) if (chunk.type === 'chunk' && chunk.isEntry) chmodSync(join(options.dir, chunk.fileName), 0o755);
   },
 };
 

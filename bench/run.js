@@ -90,6 +90,11 @@ row('bare `node -e 0` boot (reference)', ms(nodeBoot), '-', '1.00x', '');
 {
   const { t, boot } = timeWithBoot(() => timeOnce(NODE, dc('--version')));
   vsBoot('daemonocle --version (the CLI loaded, no work)', t, boot);
+  // As a user runs it: the bin's `#!/bin/sh` launcher records the inherited signal state, then
+  // execs node (this runtime first on PATH). Its cost is the difference from the line above.
+  const env = { ...process.env, PATH: `${dirname(NODE)}:${process.env.PATH ?? ''}` };
+  const launched = timeWithBoot(() => timeOnce(BIN, ['--version'], { env }));
+  vsBoot('daemonocle --version through the #!/bin/sh launcher', launched.t, launched.boot, `launcher +${ms(Math.max(0, launched.t - t))}`);
 }
 
 /** `start --notify` to OK under a runtime (each start followed by a stop), for timeMany/timeWithBoot. */

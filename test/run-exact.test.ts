@@ -104,6 +104,43 @@ t.test('a TERM in the first instant is forwarded, as by tini', async (t) => {
   }
 });
 
+t.test('a TERM while the wrapper is still inside fork() is forwarded, as by tini (strace holds the fork 1.5 s)', async (t) => {
+  if (!requireRoot(t)) return;
+  if (!needs(t, TINI, 'tini (apt-get install tini) to compare with')) return;
+  if (!needs(t, '/usr/bin/strace', 'strace (apt-get install strace) to hold fork() open')) return;
+  if (!needs(t, '/usr/bin/unshare', 'unshare (util-linux)')) return;
+  const box = sandbox(t);
+  // The instant between the command's fork and the wrapper's next step, widened: strace delays
+  // the return of every fork-style clone() (threads use clone3), so the command exists while the
+  // wrapper, PID 1 of a new namespace, has not yet run another line. A wrapper that installs its
+  // handlers after the spawn has none then, and the kernel drops a TERM to a PID 1 without one.
+  const hold = ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=clone', '-e', 'inject=clone:delay_exit=1500000'];
+  for (const [label, wrapper] of [
+    ['tini', [TINI, '--']],
+    ['daemonocle run', [RUNTIME, BIN, 'run', '--']],
+  ] as const) {
+    for (let round = 1; round <= 2; round++) {
+      const proc = execa(hold[0]!, [...hold.slice(1), 'unshare', '--pid', '--fork', '--mount-proc', ...wrapper, 'sleep', '1000'], {
+        env: box.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 30_000,
+      });
+      // strace -> unshare -> PID 1 (the wrapper) -> sleep: TERM the wrapper once sleep exists.
+      let init = 0;
+      await waitFor(`${label}: the command under PID 1`, () => {
+        const unshare = firstChild(proc.pid!);
+        init = unshare ? firstChild(unshare) : 0;
+        return (init > 0 && firstChild(init) > 0) || proc.exitCode !== null;
+      }, 20_000);
+      process.kill(init, 'SIGTERM');
+      const sleeper = firstChild(init);
+      const ended = await waitFor(`${label}: the command ends`, () => !alive(sleeper), 6000).then(() => true, () => false);
+      if (!ended) process.kill(sleeper, 'SIGKILL');
+      const r = await proc;
+      t.ok(ended, `${label}, round ${round}: the TERM reached the command`);
+      t.equal(r.exitCode, 143, `${label}, round ${round}: exit 143`);
+    }
+  }
+});
+
 /** Sets PR_SET_CHILD_SUBREAPER (36), then execs argv: the bit survives exec. */
 const asSubreaper = (argv: string[]) => ['python3', '-c', 'import ctypes, os, sys; ctypes.CDLL(None).prctl(36, 1, 0, 0, 0); os.execvp(sys.argv[1], sys.argv[1:])', ...argv];
 
