@@ -47,6 +47,12 @@ const EXPECTED: Record<string, { value?: string; actions: Action[] }> = {
   'ready-fd': { value: '7', actions: LAUNCH },
   rewrite: { value: 'TERM:QUIT', actions: ['run'] },
   'map-exit': { value: '143:0', actions: ['run'] },
+  // SPEC.md gives --restart to start and restart too: they take it once the detached supervisor is built (#31).
+  restart: { value: 'on-failure', actions: ['run'] },
+  'restart-delay': { value: '0.5', actions: ['run'] },
+  'restart-max-delay': { value: '60', actions: ['run'] },
+  'restart-reset': { value: '60', actions: ['run'] },
+  'restart-limit': { value: '3/30', actions: ['run'] },
 };
 
 const argsFor = (action: Action, flag: string): string[] => {

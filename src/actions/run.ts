@@ -5,6 +5,7 @@ import { claimPidFile, removePidFileIfOwn } from '../pidfile/pidfile.js';
 import { placeOf } from '../pidfile/directory.js';
 import type { ActionOptions } from '../base/types.js';
 import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
+import { superviseForeground } from '../engine/supervise.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { commandSpecFrom } from './specs.js';
 import { dieOf, signalNumber } from '../base/signals.js';
@@ -28,7 +29,7 @@ export async function run(opts: ActionOptions): Promise<number> {
   }
   let end;
   try {
-    end = await runForeground({
+    const spec = {
       ...commandSpecFrom(opts),
       signalGroup: opts.signalGroup,
       stopTimeout: opts.stopTimeout,
@@ -38,7 +39,8 @@ export async function run(opts: ActionOptions): Promise<number> {
       probes: opts.probes,
       readyFd: opts.readyFd,
       rewrite: opts.rewrite,
-    });
+    };
+    end = opts.restart.when === 'no' ? await runForeground(spec) : await superviseForeground({ ...spec, restart: opts.restart });
   } finally {
     // On every way out, a command that never ran (127/126, an unopenable output file) included.
     if (pidFile !== undefined) removePidFileIfOwn(pidFile, process.pid, placeOf(opts));

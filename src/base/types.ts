@@ -66,6 +66,21 @@ export interface ActionOptions {
   mapExit: [number, number][];
   /** list: the directory whose pid files to list (default: the default pid files' own). */
   pidDir: string | undefined;
+  /** run: start the command again when it exits, and how often. */
+  restart: RestartPolicy;
+}
+
+/** When and how fast a supervised command is started again (--restart and its companions). */
+export interface RestartPolicy {
+  /** no: never (run as without --restart); on-failure: a non-zero exit or a signal no stop sent; always: any exit no stop caused. */
+  when: 'no' | 'on-failure' | 'always';
+  /** Seconds before the first restart; doubled after each one, up to maxDelay. */
+  delay: number;
+  maxDelay: number;
+  /** A child up this many seconds starts the waits again from `delay`. */
+  reset: number;
+  /** More than `starts` starts within `seconds` and the service gives up. */
+  limit: { starts: number; seconds: number };
 }
 
 /**

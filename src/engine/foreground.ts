@@ -37,7 +37,7 @@ export interface ForegroundSpec extends CommandSpec {
 /** How the wrapper ends: an exit code, or dying of the signal it had forwarded. */
 export type ForegroundEnd = { exitCode: number } | { reraise: NodeJS.Signals };
 
-type Death = { code: number | null; signal: NodeJS.Signals | null };
+export type Death = { code: number | null; signal: NodeJS.Signals | null };
 
 export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd> {
   const command = checkCommand(spec);
@@ -74,7 +74,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
 }
 
 /** The command must exist and be runnable: the shell's and tini's 127 (not found) and 126. */
-function checkCommand(spec: ForegroundSpec): string[] {
+export function checkCommand(spec: ForegroundSpec): string[] {
   try {
     return resolveCommand(spec.argv, spec.env);
   } catch (err) {
@@ -87,7 +87,7 @@ function checkCommand(spec: ForegroundSpec): string[] {
  * As PID 1, or a child subreaper (with --subreaper, or because the parent set the bit before it
  * started us: it survives exec, and tini reaps then too), orphans are ours to reap.
  */
-function becomeReaper(spec: ForegroundSpec): boolean {
+export function becomeReaper(spec: ForegroundSpec): boolean {
   if (process.pid === 1 || isChildSubreaper()) return true;
   if (!spec.subreaper) return false;
   if (setChildSubreaper()) return true;
@@ -95,7 +95,7 @@ function becomeReaper(spec: ForegroundSpec): boolean {
   return false;
 }
 
-async function spawnChild(spec: ForegroundSpec, command: string[], systemd: SystemdBridge, ownSession: boolean): Promise<ChildProcess> {
+export async function spawnChild(spec: ForegroundSpec, command: string[], systemd: SystemdBridge, ownSession: boolean): Promise<ChildProcess> {
   // LISTEN_PID must be the child's own pid: a shell learns it ($$) and execs the command in place.
   const argv = systemd.needsListenPid ? ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', ...command] : command;
   let spawned;
@@ -143,7 +143,7 @@ async function spawnChild(spec: ForegroundSpec, command: string[], systemd: Syst
  * runs, as dumb-init does (tini stays where it was started). Returns the command's directory, where
  * the command probes run.
  */
-function leaveCallersDirectory(spec: ForegroundSpec): string {
+export function leaveCallersDirectory(spec: ForegroundSpec): string {
   const commandDir = spec.cwd ?? process.cwd();
   try {
     process.chdir('/');
@@ -157,12 +157,13 @@ function leaveCallersDirectory(spec: ForegroundSpec): string {
  * For systemd: READY=1 once the child wrote its newline to --ready-fd and every probe answered,
  * or (neither given) once the grace window passed. With --notify the child's own READY=1 is relayed.
  */
-function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge, commandDir: string): () => void {
+export function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge, commandDir: string, again = false): () => void {
   if (spec.notify) return () => {};
   let over = false;
   const pid = child.pid!;
+  // A restarted child (--restart): the service has been ready since its first; only STATUS= changes.
   const announce = (how: string) => {
-    if (!over) systemd.notify(`READY=1\nSTATUS=${spec.name} is running (PID ${pid})${how}`);
+    if (!over) systemd.notify(`${again ? '' : 'READY=1\n'}STATUS=${spec.name} is running (PID ${pid})${how}`);
   };
   if (spec.probes.length === 0 && spec.readyFd === undefined) {
     const timer = setTimeout(() => announce(''), spec.grace * 1000);
@@ -183,7 +184,7 @@ function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: S
   };
 }
 
-async function waitForExit(child: ChildProcess, forwarding: Forwarding, rewrite: Rewrite[]): Promise<Death> {
+export async function waitForExit(child: ChildProcess, forwarding: Forwarding, rewrite: Rewrite[]): Promise<Death> {
   const death = await new Promise<Death>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   // systemd (KillMode=control-group) and `kill -TERM -PGID` signal the child and us at once: the
   // child's exit can be seen before our own handler has run. Give a pending handler that moment.
@@ -206,7 +207,7 @@ const groupMembers = (pgid: number) => listPids().filter((p) => {
  * its process group (a shell's background job) gets TERM (as --rewrite says). The wrapper waits
  * up to --stop-timeout for them, then names what still runs in a WARNING: never a SIGKILL.
  */
-async function endGroup(spec: ForegroundSpec, pgid: number): Promise<void> {
+export async function endGroup(spec: ForegroundSpec, pgid: number): Promise<void> {
   if (groupMembers(pgid).length === 0) return;
   const rewritten = [...spec.rewrite].reverse().find((r) => r.from === 'SIGTERM');
   const sig = rewritten === undefined ? 'SIGTERM' : rewritten.to;
@@ -232,7 +233,7 @@ async function endGroup(spec: ForegroundSpec, pgid: number): Promise<void> {
  * had forwarded ourselves, so a supervisor sees a clean signal death. PID 1 cannot die of a signal
  * it has no handler for.
  */
-function exitStatus({ code, signal }: Death, forwarded: ReadonlySet<NodeJS.Signals>): ForegroundEnd {
+export function exitStatus({ code, signal }: Death, forwarded: ReadonlySet<NodeJS.Signals>): ForegroundEnd {
   if (code !== null) return { exitCode: code };
   if (process.pid !== 1 && signal !== null && forwarded.has(signal)) return { reraise: signal };
   return { exitCode: 128 + (signalNumber(signal ?? 'SIGTERM') ?? 15) };

@@ -26,11 +26,28 @@ export interface Forwarding {
   readonly forwarded: ReadonlySet<NodeJS.Signals>;
   /** The child's pid is known: forwarding starts, with whatever arrived before. */
   attach(pid: number): void;
+  /**
+   * The child is gone and another may follow (--restart): until the next attach, a stop signal
+   * (TERM, INT, QUIT, or one rewritten to them) is kept as `stopRequested`; the rest are dropped.
+   */
+  detach(): void;
+  /** The signal (as received) that started a stop, forwarded or not: no restart answers it. */
+  readonly stopRequested: NodeJS.Signals | undefined;
+  /** Resolves with stopRequested once there is one. */
+  readonly stopping: Promise<NodeJS.Signals>;
   stop(): void;
 }
 
 export function forwardSignals(spec: ForwardingSpec): Forwarding {
   let pid = 0;
+  let between = false;
+  let stopRequested: NodeJS.Signals | undefined;
+  let requestStop: (sig: NodeJS.Signals) => void = () => {};
+  const stopping = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
+  const noteStop = (sig: NodeJS.Signals) => {
+    stopRequested ??= sig;
+    requestStop(sig);
+  };
   const pending: NodeJS.Signals[] = [];
   const targetOf = (sig: string) => (spec.signalGroup || (spec.onTerminal && FROM_TERMINAL.has(sig)) ? -pid : pid);
   const forwarded = new Set<NodeJS.Signals>();
@@ -45,10 +62,13 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
   const handlers = FORWARDED.map((sig) => {
     const to = sentAs.has(sig) ? sentAs.get(sig)! : sig;
     const handler = () => {
+      const stops = to !== null && (STOPPING.has(sig) || STOPPING.has(to));
       if (pid === 0) {
-        pending.push(sig);
+        if (!between) pending.push(sig);
+        else if (stops) noteStop(sig);
         return;
       }
+      if (stops) noteStop(sig);
       if (to === null) return;
       try {
         process.kill(targetOf(sig), to);
@@ -64,8 +84,17 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
   const byName = new Map<NodeJS.Signals, () => void>(handlers);
   return {
     forwarded,
+    get stopRequested() {
+      return stopRequested;
+    },
+    stopping,
+    detach: () => {
+      pid = 0;
+      between = true;
+    },
     attach: (child) => {
       pid = child;
+      between = false;
       warmUp(pid);
       for (const sig of pending.splice(0)) byName.get(sig)!();
     },

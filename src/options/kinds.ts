@@ -14,6 +14,8 @@ import {
   parseSignal,
   parseUmask,
   parseUser,
+  parseRestartLimit,
+  parseRestartMode,
   MAX_SECONDS,
 } from './values.js';
 
@@ -37,7 +39,7 @@ const id = (_label: string, value: unknown): unknown => value;
 
 export type Kind =
   | 'name' | 'path' | 'directory' | 'seconds' | 'umask' | 'signal' | 'user' | 'group' | 'fds' | 'port' | 'command' | 'switch'
-  | 'function' | 'detach' | 'rewrite' | 'exit-map' | 'fd';
+  | 'function' | 'detach' | 'rewrite' | 'exit-map' | 'fd' | 'restart' | 'restart-limit';
 
 export const KINDS: Record<Kind, KindDef> = {
   name: { library: ['string'], expected: "a non-empty name without '/' or newlines", typeExpected: 'a string', parse: parseName },
@@ -66,6 +68,8 @@ export const KINDS: Record<Kind, KindDef> = {
   rewrite: { library: [], expected: 'FROM:TO', parse: parseRewrite },
   'exit-map': { library: [], expected: 'N:M', parse: parseExitMapping },
   fd: { library: ['number'], expected: 'an fd number >= 3', parse: parseCommandFd },
+  restart: { library: ['string'], expected: "'no', 'on-failure' or 'always'", parse: parseRestartMode },
+  'restart-limit': { library: ['string'], expected: "'STARTS/SECONDS' (e.g. '5/10')", parse: parseRestartLimit },
   switch: { library: ['boolean'], expected: 'true or false', parse: id },
   function: { library: ['function'], expected: 'a function', parse: id },
   detach: {

@@ -180,6 +180,28 @@ export const OPTIONS: readonly OptionDef[] = [
     key: 'subreaper', flag: 'subreaper', kind: 'switch', actions: ['run'], library: false, script: false,
     help: 'reap orphaned descendants even when not PID 1',
   },
+  {
+    key: 'restart', flag: 'restart', arg: 'WHEN', kind: 'restart', actions: ['run'], library: false, script: false,
+    default: 'no', shownDefault: 'no',
+    help: 'start CMD again when it exits: on-failure (a non-zero exit, or a signal no stop sent), always (any exit no stop caused), no',
+  },
+  {
+    key: 'restartDelay', flag: 'restart-delay', arg: 'SECONDS', kind: 'seconds', actions: ['run'], library: false, script: false,
+    default: 0.1, shownDefault: '0.1', help: 'with --restart: the first wait before a restart; each failure doubles it',
+  },
+  {
+    key: 'restartMaxDelay', flag: 'restart-max-delay', arg: 'SECONDS', kind: 'seconds', actions: ['run'], library: false,
+    script: false, default: 30, shownDefault: '30', help: 'with --restart: the longest wait before a restart',
+  },
+  {
+    key: 'restartReset', flag: 'restart-reset', arg: 'SECONDS', kind: 'seconds', actions: ['run'], library: false,
+    script: false, default: 30, shownDefault: '30', help: 'with --restart: a child up this long starts the waits again from --restart-delay',
+  },
+  {
+    key: 'restartLimit', flag: 'restart-limit', arg: 'N/SECONDS', kind: 'restart-limit', actions: ['run'], library: false,
+    script: false, default: { starts: 5, seconds: 10 }, shownDefault: '5/10',
+    help: "with --restart: give up instead of starting CMD more than N times within SECONDS (systemd's StartLimitBurst/IntervalSec)",
+  },
 ];
 
 export const CLI_OPTIONS = OPTIONS.filter((o): o is OptionDef & { flag: string } => o.flag !== undefined);

@@ -60,6 +60,13 @@ export function toActionOptions(values: Values, how: Derivation): ActionOptions 
     rewrite: valueOf(values, 'rewrite'),
     mapExit: valueOf(values, 'mapExit'),
     pidDir: values.pidDir as string | undefined,
+    restart: {
+      when: valueOf(values, 'restart'),
+      delay: valueOf(values, 'restartDelay'),
+      maxDelay: valueOf(values, 'restartMaxDelay'),
+      reset: valueOf(values, 'restartReset'),
+      limit: valueOf(values, 'restartLimit'),
+    },
   };
 }
 

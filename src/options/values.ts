@@ -182,3 +182,22 @@ export function parseCommandFd(option: string, value: string | number): number {
   }
   return Number(text);
 }
+
+export type RestartMode = 'no' | 'on-failure' | 'always';
+
+/** --restart: no, on-failure or always (systemd's Restart= words). */
+export function parseRestartMode(option: string, value: string): RestartMode {
+  if (value === 'no' || value === 'on-failure' || value === 'always') return value;
+  throw usageError(`${option} takes no, on-failure or always, not '${value}'`);
+}
+
+/** --restart-limit N/SECONDS: more than N starts within SECONDS and the service gives up. */
+export function parseRestartLimit(option: string, value: string): { starts: number; seconds: number } {
+  const m = /^(\d{1,9})\/(\d+(?:\.\d+)?)$/.exec(String(value).trim());
+  const starts = m ? Number(m[1]) : NaN;
+  const seconds = m ? Number(m[2]) : NaN;
+  if (!(starts >= 1 && seconds > 0 && seconds <= MAX_SECONDS)) {
+    throw usageError(`${option} takes STARTS/SECONDS with at least one start in a window longer than 0 s (e.g. 5/10), not '${value}'`);
+  }
+  return { starts, seconds };
+}

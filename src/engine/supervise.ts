@@ -1,0 +1,133 @@
+// `run --restart`: the foreground engine kept in front of a command that is started again when it
+// exits, as systemd's Restart= does, without a daemon of daemons. The wrapper stays the same
+// process (systemd and a container runtime keep their child); signals go to the current child;
+// orphans are reaped as in plain `run`. Between children a stop (TERM, INT, QUIT) ends the wait and
+// the service; nothing a stop caused is answered with a restart.
+import { isatty } from 'node:tty';
+import { error, warn } from '../base/log.js';
+import { signalNumber } from '../base/signals.js';
+import type { RestartPolicy } from '../base/types.js';
+import {
+  announceReadiness,
+  becomeReaper,
+  checkCommand,
+  endGroup,
+  exitStatus,
+  leaveCallersDirectory,
+  spawnChild,
+  waitForExit,
+  type Death,
+  type ForegroundEnd,
+  type ForegroundSpec,
+} from './foreground.js';
+import { forwardSignals } from './forwarding.js';
+import { followJobControl } from './job-control.js';
+import { startReaping } from './reaper.js';
+import { bridgeSystemd } from '../systemd/wrapper.js';
+
+export interface SupervisedSpec extends ForegroundSpec {
+  restart: RestartPolicy;
+}
+
+export async function superviseForeground(spec: SupervisedSpec): Promise<ForegroundEnd> {
+  const command = checkCommand(spec);
+  const reaping = becomeReaper(spec);
+  const systemd = bridgeSystemd(spec.env, spec.notify, spec.credentials.uid);
+  const onTerminal = isatty(0);
+  const ownSession = spec.signalGroup || onTerminal;
+  const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
+  const schedule = restartSchedule(spec.restart);
+  let commandDir: string | undefined;
+  let stopReaping = () => {};
+  try {
+    for (let start = 1; ; start++) {
+      // Not reaping while a child is spawned: its pid is libuv's to wait for from the first instant.
+      stopReaping();
+      const child = await spawnChild(spec, command, systemd, ownSession);
+      const pid = child.pid!;
+      const startedAt = Date.now();
+      schedule.started(startedAt);
+      forwarding.attach(pid);
+      commandDir ??= leaveCallersDirectory(spec);
+      stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
+      const stopFollowing = ownSession && process.pid !== 1 ? followJobControl(-pid) : () => {};
+      const stopAnnouncing = announceReadiness(spec, child, systemd, commandDir, start > 1);
+
+      const death = await waitForExit(child, forwarding, spec.rewrite);
+      stopAnnouncing();
+      stopFollowing();
+      forwarding.detach();
+      if (spec.signalGroup) await endGroup(spec, pid);
+      const end = exitStatus(death, forwarding.forwarded);
+      if (forwarding.stopRequested !== undefined || !restartsAfter(spec.restart, death)) return end;
+
+      const next = schedule.next(Date.now(), Date.now() - startedAt);
+      if (next.giveUp) {
+        error(`${spec.name} failed: ${next.starts} starts in ${spec.restart.limit.seconds} s, last exit ${death.signal ?? `code ${death.code}`}; not starting it again`);
+        return end;
+      }
+      warn(`${spec.name} (PID ${pid}) ${exitWords(death)}; starting it again in ${next.delay} s (restart ${start})`);
+      systemd.notify(`STATUS=restarting ${spec.name} (attempt ${start + 1}, next in ${next.delay} s)`);
+      const stop = await stopOr(forwarding.stopping, next.delay);
+      if (stop !== undefined) return endedByStop(stop);
+    }
+  } finally {
+    forwarding.stop();
+    stopReaping();
+    await systemd.close();
+  }
+}
+
+/** on-failure: a non-zero exit, or death by a signal (a stop's was ruled out before); always: any. */
+function restartsAfter(policy: RestartPolicy, death: Death): boolean {
+  if (policy.when === 'always') return true;
+  return policy.when === 'on-failure' && (death.signal !== null || death.code !== 0);
+}
+
+export function exitWords({ code, signal }: Death): string {
+  return signal !== null ? `died of ${signal}` : `exited with code ${code}`;
+}
+
+/**
+ * The waits between children: `delay` first, doubled after each restart up to `maxDelay`, back to
+ * `delay` once a child stayed up `reset` seconds; and the give-up point: a start that would be the
+ * (limit.starts + 1)th within limit.seconds is not made.
+ */
+function restartSchedule(policy: RestartPolicy) {
+  const starts: number[] = [];
+  let delay = policy.delay;
+  return {
+    started: (at: number) => starts.push(at),
+    next(now: number, upMs: number): { giveUp: true; starts: number } | { giveUp: false; delay: number } {
+      if (upMs >= policy.reset * 1000) delay = policy.delay;
+      const wait = Math.min(delay, policy.maxDelay);
+      const at = now + wait * 1000;
+      const recent = starts.filter((t) => t > at - policy.limit.seconds * 1000).length;
+      if (recent >= policy.limit.starts) return { giveUp: true, starts: recent };
+      delay = Math.min(delay * 2, policy.maxDelay);
+      return { giveUp: false, delay: round(wait) };
+    },
+  };
+}
+
+const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
+/** Waits `seconds`, unless a stop arrives first: then resolves with its signal. */
+async function stopOr(stopping: Promise<NodeJS.Signals>, seconds: number): Promise<NodeJS.Signals | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), seconds * 1000)));
+  try {
+    return await Promise.race([stopping, waited]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Stopped while no child ran: the wrapper ends as a stopped `run` does, dying of the signal (so
+ * systemd records a clean stop) or, as PID 1, exiting 128+n.
+ */
+function endedByStop(sig: NodeJS.Signals): ForegroundEnd {
+  if (process.pid !== 1) return { reraise: sig };
+  return { exitCode: 128 + (signalNumber(sig) ?? 15) };
+}
