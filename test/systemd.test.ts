@@ -59,6 +59,16 @@ FileDescriptorName=web
 Type=notify
 ExecStart=${dc} run --name activated --grace 0.2 -- /bin/sh /units/show-activation.sh
 `,
+    // run --restart: the command fails twice after being ready, then stays; systemd keeps one
+    // MainPID (the wrapper), hears READY=1 once and STATUS=restarting between children.
+    'keeper.service': `[Service]
+Type=notify
+ExecStart=${dc} run --name keeper --restart on-failure --restart-delay 1 --grace 0.2 -- /bin/sh /units/flaky.sh
+`,
+    'flaky.sh': `echo $$ >> /out/keeper.starts
+[ $(wc -l < /out/keeper.starts) -le 2 ] && { sleep 0.5; exit 1; }
+exec sleep 1000
+`,
     // Not a unit: the activated service's script (no unit-file escaping to worry about).
     'show-activation.sh': `echo "$LISTEN_PID $$ $LISTEN_FDS $LISTEN_FDNAMES" > /out/activated.txt
 readlink /proc/$$/fd/3 >> /out/activated.txt
@@ -80,6 +90,12 @@ wait_for "systemctl show s6style.service -p ActiveState --value | grep -qx activ
 systemctl show s6style.service -p ActiveState --value > /out/s6style-early.txt
 wait_for "systemctl is-active -q s6style.service"
 systemctl show s6style.service -p ActiveState,StatusText > /out/s6style-late.txt
+systemctl start keeper.service
+systemctl show keeper.service -p MainPID --value > /out/keeper-first-mainpid.txt
+wait_for "systemctl show keeper.service -p StatusText --value | grep -q '^restarting'"
+systemctl show keeper.service -p ActiveState,StatusText > /out/keeper-restarting.txt
+wait_for "[ \\$(wc -l < /out/keeper.starts) -ge 3 ] && systemctl show keeper.service -p StatusText --value | grep -q 'is running'"
+systemctl show keeper.service -p ActiveState,StatusText,MainPID,NRestarts > /out/keeper-late.txt
 systemctl start activated.socket
 systemctl start activated.service
 props=Id,ActiveState,SubState,MainPID,StatusText,Result,NRestarts
@@ -91,8 +107,8 @@ done
 cat /run/daemonocle/forking.pid > /out/forking.pidfile
 systemctl reload plain.service
 wait_for "grep -q 'got SIGHUP' /out/plain.log"
-systemctl stop plain.service aware.service silent.service forking.service activated.service probed.service s6style.service
-systemctl show plain.service aware.service silent.service forking.service activated.service probed.service s6style.service -p $props > /out/down.txt
+systemctl stop plain.service aware.service silent.service forking.service activated.service probed.service s6style.service keeper.service
+systemctl show plain.service aware.service silent.service forking.service activated.service probed.service s6style.service keeper.service -p $props > /out/down.txt
 `;
   const boot = await bootSystemd(dir, units, check);
   const up = parseShow(boot.read('up.txt'));
@@ -143,9 +159,21 @@ systemctl show plain.service aware.service silent.service forking.service activa
     t.match(late?.StatusText, /^s6style is running \(PID \d+\), a newline on fd 3 ready$/);
   });
 
+  t.test('run --restart: one MainPID through three children, READY=1 once, STATUS=restarting between', async (t) => {
+    const restarting = parseShow(`Id=keeper.service\n${boot.read('keeper-restarting.txt')}`)['keeper.service'];
+    t.equal(restarting?.ActiveState, 'active', 'active while it waits to restart (READY=1 came with the first child)');
+    t.match(restarting?.StatusText, /^restarting keeper \(attempt [23], next in [12] s\)$/);
+    const late = parseShow(`Id=keeper.service\n${boot.read('keeper-late.txt')}`)['keeper.service'];
+    t.equal(late?.ActiveState, 'active');
+    t.match(late?.StatusText, /^keeper is running \(PID \d+\)$/);
+    t.equal(late?.MainPID, boot.read('keeper-first-mainpid.txt').trim(), 'the same MainPID: the wrapper restarted the command, not systemd');
+    t.equal(late?.NRestarts, '0', 'systemd itself restarted nothing');
+    t.equal(boot.read('keeper.starts').trim().split('\n').length, 3, 'three starts of the command');
+  });
+
   t.test('systemctl stop: every unit inactive with Result=success', async (t) => {
     const down = parseShow(boot.read('down.txt'));
-    for (const unit of ['plain.service', 'aware.service', 'silent.service', 'forking.service', 'activated.service', 'probed.service', 's6style.service']) {
+    for (const unit of ['plain.service', 'aware.service', 'silent.service', 'forking.service', 'activated.service', 'probed.service', 's6style.service', 'keeper.service']) {
       t.equal(down[unit]?.ActiveState, 'inactive', `${unit} inactive`);
       t.equal(down[unit]?.Result, 'success', `${unit} Result=success`);
     }

@@ -157,13 +157,15 @@ export function leaveCallersDirectory(spec: ForegroundSpec): string {
  * For systemd: READY=1 once the child wrote its newline to --ready-fd and every probe answered,
  * or (neither given) once the grace window passed. With --notify the child's own READY=1 is relayed.
  */
-export function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge, commandDir: string, again = false): () => void {
+export function announceReadiness(spec: ForegroundSpec, child: ChildProcess, systemd: SystemdBridge, commandDir: string, readiness = { told: false }): () => void {
   if (spec.notify) return () => {};
   let over = false;
   const pid = child.pid!;
-  // A restarted child (--restart): the service has been ready since its first; only STATUS= changes.
+  // Under --restart: READY=1 for the first child that is ready; after that only STATUS= changes.
   const announce = (how: string) => {
-    if (!over) systemd.notify(`${again ? '' : 'READY=1\n'}STATUS=${spec.name} is running (PID ${pid})${how}`);
+    if (over) return;
+    systemd.notify(`${readiness.told ? '' : 'READY=1\n'}STATUS=${spec.name} is running (PID ${pid})${how}`);
+    readiness.told = true;
   };
   if (spec.probes.length === 0 && spec.readyFd === undefined) {
     const timer = setTimeout(() => announce(''), spec.grace * 1000);

@@ -38,6 +38,7 @@ export async function superviseForeground(spec: SupervisedSpec): Promise<Foregro
   const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
   const schedule = restartSchedule(spec.restart);
   let commandDir: string | undefined;
+  const readiness = { told: false };
   let stopReaping = () => {};
   try {
     for (let start = 1; ; start++) {
@@ -51,7 +52,7 @@ export async function superviseForeground(spec: SupervisedSpec): Promise<Foregro
       commandDir ??= leaveCallersDirectory(spec);
       stopReaping = reaping ? startReaping((p) => p === pid) : () => {};
       const stopFollowing = ownSession && process.pid !== 1 ? followJobControl(-pid) : () => {};
-      const stopAnnouncing = announceReadiness(spec, child, systemd, commandDir, start > 1);
+      const stopAnnouncing = announceReadiness(spec, child, systemd, commandDir, readiness);
 
       const death = await waitForExit(child, forwarding, spec.rewrite);
       stopAnnouncing();
