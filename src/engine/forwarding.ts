@@ -33,8 +33,8 @@ export interface Forwarding {
   detach(): void;
   /** The signal (as received) that started a stop, forwarded or not: no restart answers it. */
   readonly stopRequested: NodeJS.Signals | undefined;
-  /** Resolves with stopRequested once there is one. */
-  readonly stopping: Promise<NodeJS.Signals>;
+  /** Calls back once with the stop's signal (at once when there is one already); returns an unsubscribe. */
+  onStop(callback: (sig: NodeJS.Signals) => void): () => void;
   stop(): void;
 }
 
@@ -42,11 +42,12 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
   let pid = 0;
   let between = false;
   let stopRequested: NodeJS.Signals | undefined;
-  let requestStop: (sig: NodeJS.Signals) => void = () => {};
-  const stopping = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
+  const stopListeners = new Set<(sig: NodeJS.Signals) => void>();
   const noteStop = (sig: NodeJS.Signals) => {
-    stopRequested ??= sig;
-    requestStop(sig);
+    if (stopRequested !== undefined) return;
+    stopRequested = sig;
+    for (const listener of stopListeners) listener(sig);
+    stopListeners.clear();
   };
   const pending: NodeJS.Signals[] = [];
   const targetOf = (sig: string) => (spec.signalGroup || (spec.onTerminal && FROM_TERMINAL.has(sig)) ? -pid : pid);
@@ -87,7 +88,14 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
     get stopRequested() {
       return stopRequested;
     },
-    stopping,
+    onStop: (callback) => {
+      if (stopRequested !== undefined) {
+        callback(stopRequested);
+        return () => {};
+      }
+      stopListeners.add(callback);
+      return () => stopListeners.delete(callback);
+    },
     detach: () => {
       pid = 0;
       between = true;

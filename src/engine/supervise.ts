@@ -20,7 +20,7 @@ import {
   type ForegroundEnd,
   type ForegroundSpec,
 } from './foreground.js';
-import { forwardSignals } from './forwarding.js';
+import { forwardSignals, type Forwarding } from './forwarding.js';
 import { followJobControl } from './job-control.js';
 import { startReaping } from './reaper.js';
 import { bridgeSystemd } from '../systemd/wrapper.js';
@@ -69,7 +69,7 @@ export async function superviseForeground(spec: SupervisedSpec): Promise<Foregro
       }
       warn(`${spec.name} (PID ${pid}) ${exitWords(death)}; starting it again in ${next.delay} s (restart ${start})`);
       systemd.notify(`STATUS=restarting ${spec.name} (attempt ${start + 1}, next in ${next.delay} s)`);
-      const stop = await stopOr(forwarding.stopping, next.delay);
+      const stop = await stopOr(forwarding, next.delay);
       if (stop !== undefined) return endedByStop(stop);
     }
   } finally {
@@ -114,14 +114,17 @@ function restartSchedule(policy: RestartPolicy) {
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
 /** Waits `seconds`, unless a stop arrives first: then resolves with its signal. */
-async function stopOr(stopping: Promise<NodeJS.Signals>, seconds: number): Promise<NodeJS.Signals | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const waited = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), seconds * 1000)));
-  try {
-    return await Promise.race([stopping, waited]);
-  } finally {
-    clearTimeout(timer);
-  }
+function stopOr(forwarding: Forwarding, seconds: number): Promise<NodeJS.Signals | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      resolve(undefined);
+    }, seconds * 1000);
+    const unsubscribe = forwarding.onStop((sig) => {
+      clearTimeout(timer);
+      resolve(sig);
+    });
+  });
 }
 
 /**
