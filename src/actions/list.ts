@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { DaemonError, EXIT, reason } from '../base/errors.js';
 import { escapeForTerminal, out } from '../base/log.js';
 import { defaultPidFile } from '../options/values.js';
-import { inspectPidFile } from '../pidfile/pidfile.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import { groupOf, processTable, type ProcStat } from '../process/proc.js';
 import { formatUptime, sampleProcesses, statusFrom, type DaemonStatus } from '../process/sample.js';
 import type { ActionOptions } from '../base/types.js';
@@ -41,7 +41,7 @@ function inspect(dir: string, file: string, isDefault: boolean): Entry {
   const name = file.slice(0, -'.pid'.length);
   const path = join(dir, file);
   try {
-    const state = inspectPidFile(path, { isDefault });
+    const state = new PidFile(path, { isDefault }).inspect();
     if (state.kind === 'running') return { name, running: { pid: state.pid, stat: state.stat } };
     return { name, status: state.kind === 'broken' ? 'broken pid file' : 'not running' };
   } catch (err) {

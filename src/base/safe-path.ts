@@ -82,9 +82,16 @@ function distrust(st: Stats, trust: PathTrust): string | undefined {
   return undefined;
 }
 
-/** "not root", or "not uid 1000 or root". */
+/** Owners whose files may be trusted: root, the caller, and the daemon's own user. */
+export function ownersTrusted(trust: PathTrust): Set<number> {
+  const owners = new Set([0, callerUid()]);
+  if (trust.userUid !== undefined) owners.add(trust.userUid);
+  return owners;
+}
+
+/** How an untrusted owner is named in a refusal: "not root", or "not uid 1000 or root". */
 export function expectedOwners(trust: PathTrust): string {
-  const uids = [...new Set([callerUid(), trust.userUid])].filter((u): u is number => u !== undefined && u !== 0);
+  const uids = [...ownersTrusted(trust)].filter((u) => u !== 0);
   return uids.length === 0 ? 'not root' : `not ${uids.map((u) => `uid ${u}`).join(', ')} or root`;
 }
 

@@ -13,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { DaemonError, reason, usageError } from '../base/errors.js';
 import { escapeForTerminal } from '../base/log.js';
 import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../base/native.js';
-import { createTempIn, removeIfOwnIn, type PidLock } from '../pidfile/pidfile.js';
-import { basename } from 'node:path';
+import type { PidLock } from '../pidfile/pidfile.js';
 import { NotifyServer } from '../systemd/notify.js';
 import type { StartProgress } from '../base/progress.js';
 import type { LaunchSpec, Probe } from '../base/types.js';
@@ -94,13 +93,13 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock, progress?:
   const command = resolveCommand(spec.argv, spec.env);
   const readyFd = spec.readiness.kind === 'wait' ? spec.readiness.readyFd : undefined;
   checkDetachFds(spec.keepFds, readyFd);
-  const tmp = createTempIn(lock.dir, spec.pidFile);
+  const tmp = lock.createTemp();
   const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock, tmp);
   const notify = openNotify(spec, progress);
   try {
     const subreaping = setChildSubreaper();
     sealInheritedFds(spec.keepFds);
-    const leader = spawnSessionLeader(spec, command, fds, readyFd, notify);
+    const leader = spawnSessionLeader(spec, lock, command, fds, readyFd, notify);
     try {
       return await awaitStartup(spec, lock, leader, fds.pipe, readyFd, notify, subreaping, progress);
     } finally {
@@ -158,11 +157,11 @@ function helperFds(taken: number[], lock: PidLock, tmp: { fd: number; name: stri
 }
 
 /** sh/session-leader.sh in a new session: positional arguments only (see the script's header). */
-function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds, readyFd: number | undefined, notify: Notify): Spawned {
+function spawnSessionLeader(spec: LaunchSpec, lock: PidLock, command: string[], fds: HelperFds, readyFd: number | undefined, notify: Notify): Spawned {
   const ready = readyFd === undefined ? [] : [readyFd];
   const kept = [fds.lock.at, ...spec.keepFds, ...ready];
   const umask = spec.umask.toString(8).padStart(3, '0');
-  const args = [String(fds.dir.at), String(fds.tmp.at), fds.tmp.name, basename(spec.pidFile), umask, String(fds.pipe), String(fds.lock.at), kept.join(' ')];
+  const args = [String(fds.dir.at), String(fds.tmp.at), fds.tmp.name, lock.pidFile.name, umask, String(fds.pipe), String(fds.lock.at), kept.join(' ')];
   return spawnProcess({
     argv: [...sessionShell(), SESSION_LEADER_SCRIPT, ...args, ...finalArgv(spec, command)],
     cwd: spec.cwd,
@@ -197,7 +196,7 @@ async function awaitStartup(
 ): Promise<StartOutcome> {
   const stderrSince = () => startupStderr(leader.stderrReader, leader.stderrOffset, spec.credentials);
   const failed = (pid: number | undefined, message: string): Extract<StartOutcome, { ok: false }> => {
-    if (pid !== undefined) removeIfOwnIn(lock.dir, spec.pidFile, pid);
+    if (pid !== undefined) lock.pidFile.removeIfOwn(pid, lock);
     return { ok: false, pid, message, startupStderr: stderrSince() };
   };
   const leaderExit = new Promise<void>((resolve) => {
