@@ -19,7 +19,7 @@ const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const MAX_LINKS = 40;
 
 /** Who may own what is on the path. */
-export interface PathTrust {
+interface PathTrust {
   /** The daemon's --user: its directories may be walked, and what is in them is the user's. */
   userUid?: number;
 }
@@ -35,7 +35,7 @@ export interface CreateRule {
  * The last level judged by the caller's own rule instead of the path's (the default pid directory
  * must be the caller's alone): a symlink there is refused, never followed.
  */
-export type FinalRule = (st: Stats) => string | undefined;
+type FinalRule = (st: Stats) => string | undefined;
 
 /** An open, checked directory: files in it are reached by name through `at()`. */
 export interface WalkedDir {
@@ -61,7 +61,7 @@ export class WalkError extends Error {
   }
 }
 
-export const atFd = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
+const atFd = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
 
 /** The uid this process runs as (root, or the ordinary user who called). */
 export const callerUid = (): number => process.getuid?.() ?? 0;

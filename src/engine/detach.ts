@@ -7,16 +7,16 @@
 // can therefore waitpid() it for the exit status of an early death. The subshell writes the pid
 // file atomically *before* exec'ing the command, so a caller killed at any moment (even SIGKILL)
 // leaves a tracked daemon or none. When the caller exits the daemon moves on to init.
-import { closeSync, existsSync, fstatSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readSync, unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DaemonError, reason, usageError } from '../base/errors.js';
 import { escapeForTerminal } from '../base/log.js';
-import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../base/native.js';
+import { isCloseOnExec, openFds, setChildSubreaper, setCloseOnExec } from '../base/native.js';
 import type { PidLock } from '../pidfile/pidfile.js';
 import { NotifyServer } from '../systemd/notify.js';
 import type { StartProgress } from '../base/progress.js';
-import type { LaunchSpec, Probe } from '../base/types.js';
+import { NEVER, type LaunchSpec, type Probe } from '../base/types.js';
 import { resolveCommand } from './command.js';
 import { withCredentials } from './credentials.js';
 import { probeLabel, waitForProbes } from './probes.js';
@@ -24,10 +24,7 @@ import { spawnProcess, type Spawned } from './spawn.js';
 import { readPid, watchStartupWindow } from './startup-window.js';
 import { newlineOn } from './ready-fd.js';
 
-/** What a readiness condition that can no longer be met waits on: the window's end. */
-const NEVER = new Promise<never>(() => {});
-
-export type StartOutcome =
+type StartOutcome =
   | { ok: true; pid: number }
   /** died: the command exited or was killed inside the startup window. */
   | { ok: false; pid: number | undefined; message: string; startupStderr: string; died?: boolean };
@@ -35,10 +32,10 @@ export type StartOutcome =
 const STARTUP_STDERR_LIMIT = 64 * 1024;
 
 /** The session leader's script (sh/session-leader.sh, shipped in the package). */
-export const SESSION_LEADER_SCRIPT = fileURLToPath(new URL('../../sh/session-leader.sh', import.meta.url));
+const SESSION_LEADER_SCRIPT = fileURLToPath(new URL('../../sh/session-leader.sh', import.meta.url));
 
 /** bash in POSIX mode (no BASH_ENV) when present, for closing fds above 9; else the system sh. */
-export function sessionShell(): string[] {
+function sessionShell(): string[] {
   const bash = ['/bin/bash', '/usr/bin/bash'].find((p) => existsSync(p));
   return bash ? [bash, '--posix'] : ['/bin/sh'];
 }
@@ -71,14 +68,7 @@ function startupStderr(reader: number | undefined, offset: number, credentials: 
 
 /** fds inherited without close-on-exec would leak into every child: mark all but the kept ones. */
 function sealInheritedFds(keep: number[]): void {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc/self/fd');
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const fd = Number(entry);
+  for (const fd of openFds() ?? []) {
     if (fd > 2 && !keep.includes(fd) && isCloseOnExec(fd) === false) setCloseOnExec(fd);
   }
 }

@@ -13,7 +13,7 @@ import type { Credentials } from '../base/types.js';
 import { withCredentials } from './credentials.js';
 import { withInheritedSignals, type InheritedSignals } from './inherited-signals.js';
 
-export interface SpawnRequest {
+interface SpawnRequest {
   argv: string[];
   /** argv[0] as the process sees it, when it differs from the file run. */
   argv0?: string;

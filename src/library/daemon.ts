@@ -15,7 +15,7 @@ import { reportError } from '../base/report.js';
 import type { ActionOptions } from '../base/types.js';
 import type { Values } from '../options/resolve.js';
 import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './config.js';
-import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './runtime.js';
+import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, scriptArgv, WORKER_ENV, WorkerRuntime } from './runtime.js';
 import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './daemon-cli.js';
 
 export type { DaemonOptions, ShutdownCallback, Worker } from './config.js';
@@ -270,12 +270,11 @@ function daemonSide(config: DaemonConfig): DaemonConfig | undefined {
 
 /** The detach engine's options for re-running this script as the daemon. */
 function detachedOptions(config: DaemonConfig): ActionOptions {
-  const script = process.argv[1];
-  if (script === undefined) throw new DaemonError('unsupported', 'A detached start needs a script file (process.argv[1])');
+  if (process.argv[1] === undefined) throw new DaemonError('unsupported', 'A detached start needs a script file (process.argv[1])');
   const keepFds = config.closeOpenFiles ? config.keepFds : [...new Set([...config.keepFds, ...userFds()])];
   return {
     ...config,
-    command: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2)],
+    command: scriptArgv(),
     env: { ...process.env, [WORKER_ENV]: config.pidFile, [ORIGIN_CWD_ENV]: process.cwd() },
     readyEndsWindow: true,
     library: true,

@@ -1,5 +1,6 @@
 // The worker's side of a library daemon: runs the worker in this process, turns every way out into
-// exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
+// exactly one shutdown-callback call with the message and code docs/library.md gives ("The worker
+// and the shutdown callback"), and reloads in place.
 import { onExit } from 'signal-exit';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
 import { execInPlace, nativeUnavailableReason } from '../base/native.js';
@@ -11,6 +12,7 @@ import { readStat } from '../process/proc.js';
 import { waitGone } from '../process/stopping.js';
 import { dieOf, signalNumber } from '../base/signals.js';
 import type { DaemonConfig } from './config.js';
+import { NEVER } from '../base/types.js';
 
 export const WORKER_ENV = 'DAEMONOCLE_WORKER';
 export const RELOAD_ENV = 'DAEMONOCLE_RELOAD';
@@ -18,10 +20,13 @@ export const ORIGIN_CWD_ENV = 'DAEMONOCLE_ORIGIN_CWD';
 /** RELOAD_ENV's value in a process that re-executed itself in front. */
 export const REEXECUTED = 'in-place';
 
+/** This script's command line, to run it again: the runtime, its options, the script and its arguments. */
+export const scriptArgv = (): string[] => [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+
 /** Signals that end the worker with `Terminated by SIG (n)`, exit 128+n. */
 const TERMINATING = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 
-export interface RuntimeContext {
+interface RuntimeContext {
   config: DaemonConfig;
   /** Where READY=1 goes: the waiting `start` (detached) or systemd (foreground); undefined: nowhere. */
   notifySocket: string | undefined;
@@ -53,9 +58,6 @@ const NEXT: Record<Phase['name'], readonly Phase['name'][]> = {
   stopping: [],
   'handed-over': [],
 };
-
-/** What a way out that came too late waits on: the exit already under way. */
-const NEVER: Promise<never> = new Promise<never>(() => {});
 
 export class WorkerRuntime {
   private phase: Phase = { name: 'starting' };
@@ -233,7 +235,7 @@ export class WorkerRuntime {
       [ORIGIN_CWD_ENV]: this.ctx.originCwd,
     };
     const { child, started } = spawnProcess({
-      argv: [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+      argv: scriptArgv(),
       cwd: this.ctx.originCwd,
       env,
       stdin: 'inherit',
@@ -281,8 +283,7 @@ export class WorkerRuntime {
     } catch {
       // Relative paths in argv may then fail; execve reports it below.
     }
-    const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-    const failure = execInPlace(process.execPath, argv, env, [...config.keepFds, ...activationFdsOrNone()]);
+    const failure = execInPlace(process.execPath, scriptArgv(), env, [...config.keepFds, ...activationFdsOrNone()]);
     error(`Reloading ${config.name} failed: ${failure}`);
     this.releasePidFile();
     process.exit(1);

@@ -6,7 +6,7 @@
 const MAX_PID = 4194304;
 
 /** What a pid file says: the pid, and the start time when it was written by this tool. */
-export interface PidFileContent {
+interface PidFileContent {
   pid: number;
   startTime: number | undefined;
 }

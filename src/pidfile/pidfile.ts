@@ -17,7 +17,7 @@ import { formatPidFile, parsePidFile } from './format.js';
 import { readProcText, readStat, isGone, selfAndAncestors, startedAtMs, type ProcStat } from '../process/proc.js';
 import { callerUid, type WalkedDir } from '../base/safe-path.js';
 
-export type PidFileState =
+type PidFileState =
   | { kind: 'missing' }
   | { kind: 'running'; pid: number; stat: ProcStat }
   | { kind: 'stale'; pid: number }
@@ -31,7 +31,7 @@ const LOCK_NOTICE_MS = 3000;
 const LOCK_FLAGS = constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** What a pid file handle is made from: the resolved options of an action or a Daemon. */
-export interface PidFileOptions {
+interface PidFileOptions {
   pidFile: string;
   defaultPidFile: boolean;
   credentials: { uid: number | undefined; gid: number | undefined };
