@@ -3,6 +3,7 @@
 // (and pidfile.ts writes and reads), on its own and in a real `daemonocle start`, the command gets only the fds it should, and a pid file it cannot write stops the
 // command from running. shellcheck keeps the script clean.
 import t from 'tap';
+import type { Test } from 'tap';
 import { execa } from 'execa';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -17,7 +18,7 @@ const SHELLS: [string, string[]][] = [
 ];
 
 /** The pid file's directory and an exclusive temporary file in it, open as the engine hands them over. */
-function dirAndTemp(t: Parameters<Parameters<typeof t.test>[1]>[0], pidFile: string): { dir: number; tmp: number; tmpName: string } {
+function dirAndTemp(t: Test, pidFile: string): { dir: number; tmp: number; tmpName: string } {
   const tmpName = `.${basename(pidFile)}.test.tmp`;
   const dir = openSync(dirname(pidFile), constants.O_RDONLY | constants.O_DIRECTORY);
   const tmp = openSync(join(dirname(pidFile), tmpName), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
@@ -84,7 +85,10 @@ for (const [label, shell] of SHELLS) {
     t.equal(state.kind, 'running', 'pidfile.ts reads it as running');
     t.equal((state as { pid: number }).pid, pid);
 
-    t.equal(readFileSync(`/proc/${pid}/comm`, 'utf8'), 'sleep\n', 'the command itself, exec\'d in place');
+    // The pid arrives just before the exec: on a loaded machine /proc may still show the shell.
+    const comm = () => readFileSync(`/proc/${pid}/comm`, 'utf8');
+    await waitFor('the exec', () => comm() !== `${label}\n`, 2000).catch(() => {});
+    t.equal(comm(), 'sleep\n', 'the command itself, exec\'d in place');
     const fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
     // dash cannot name an fd above 9 in a redirection: there only 3-9 are closed (the engine uses
     // bash when present, which closes them all).

@@ -105,6 +105,7 @@ export class PidFile {
 
   /** The lock for a start: the directory made when missing, then the lock taken (or an error). */
   async lockForStart(timeoutSeconds: number): Promise<PidLock> {
+    // The directory made and the lock required: a lock always comes back, or an error is thrown.
     return (await this.lock(timeoutSeconds, 'start')) as PidLock;
   }
 
