@@ -5,7 +5,7 @@
 # It forks a subshell and exits at once, so the daemon is in the new session without leading it
 # (Stevens' double fork). The subshell, whose pid the command keeps across exec:
 #   1. writes the pid file atomically: "PID\nSTARTTIME\n" (the start time being field 22 of
-#      /proc/PID/stat; src/pidfile/pidfile.ts reads and writes the same format) into the temporary file
+#      /proc/PID/stat; the format src/pidfile/format.ts defines) into the temporary file
 #      the caller created exclusively and holds open at TMP_FD, then renames TMP_NAME to PID_NAME
 #      in the pid file's directory, held open at DIR_FD. Both are reached through /proc/self/fd,
 #      never by a path another user could swap (src/base/safe-path.ts);

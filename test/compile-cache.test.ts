@@ -1,7 +1,7 @@
 // The compile cache (Node 22.1+) lives only where no other user could write code into it.
 import t from 'tap';
 import type { Test } from 'tap';
-import { execa, execaSync } from 'execa';
+import { execa, execaSync, type Options } from 'execa';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,8 @@ import { BIN, requireRoot, RUNTIME, sandbox } from './helpers.js';
 /** Whether the runtime under test (Node 22.1+, Bun) has module.enableCompileCache. */
 const hasCompileCache = execaSync(RUNTIME, ['-e', 'process.stdout.write(typeof require("node:module").enableCompileCache)']).stdout === 'function';
 
-const cli = (env: NodeJS.ProcessEnv) => execa(RUNTIME, [BIN, '--version'], { env, extendEnv: false, reject: false });
+/** `daemonocle --version` in exactly env (not the sandbox's: some tests take variables out). */
+const cli = (env: NodeJS.ProcessEnv, options: Options = {}) => execa(RUNTIME, [BIN, '--version'], { env, extendEnv: false, reject: false, ...options });
 
 /** The CLI run under umask 000, where every mkdir without an explicit mode makes 0777. */
 const cliUmask000 = (env: NodeJS.ProcessEnv) => execa('sh', ['-c', 'umask 000; exec "$@"', 'sh', RUNTIME, BIN, '--version'], { env, extendEnv: false, reject: false });
@@ -64,7 +65,7 @@ t.test('no cache, and no error, with no home, a read-only place, or a directory 
   t.notOk(existsSync(join(shared, 'daemonocle')), 'nothing made under a world-writable directory');
   for (const place of ['/proc/self', '/proc/1', '/proc/1/nonexistent']) {
     // (Node 22's recursive mkdirSync spins forever on /proc: the cache must never ask it to.)
-    const ro = await execa(RUNTIME, [BIN, '--version'], { env: { ...box.env, XDG_CACHE_HOME: place }, extendEnv: false, reject: false, timeout: 20_000 });
+    const ro = await cli({ ...box.env, XDG_CACHE_HOME: place }, { timeout: 20_000 });
     t.equal(ro.exitCode, 0, `an unwritable place (${place}) costs nothing`);
     t.equal(ro.stderr, '');
   }

@@ -6,7 +6,8 @@ import { execa } from 'execa';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { UNDER_BUN } from './helpers.js';
+import type { Test } from 'tap';
+import { UNDER_BUN, unavailable } from './helpers.js';
 
 export const BASE_IMAGE = 'localhost/daemonocle-base:bookworm-node';
 
@@ -15,7 +16,7 @@ export const BASE_IMAGE = 'localhost/daemonocle-base:bookworm-node';
  * the containers played are the same in every suite of .ci/run: they are played in the one on the
  * system Node, and this says why the others leave them out (undefined: play them here).
  */
-export function playedInAnotherSuite(): string | undefined {
+function playedInAnotherSuite(): string | undefined {
   const why = 'the image runs the host\'s /usr/bin/node whatever this suite runs on: played in the suite on the system Node';
   if (UNDER_BUN) return why;
   try {
@@ -24,6 +25,32 @@ export function playedInAnotherSuite(): string | undefined {
     return why;
   }
 }
+
+/**
+ * Whether this file plays its containers here: not where another suite plays them (skipped, with
+ * that reason), nor without root and apt-get to install podman (skipped, or failed under CI).
+ */
+export function canRunContainers(t: Test): boolean {
+  const elsewhere = playedInAnotherSuite();
+  if (elsewhere) {
+    t.skip(`the played containers: ${elsewhere}`);
+    return false;
+  }
+  const missing = process.getuid?.() !== 0 ? 'root' : !existsSync('/usr/bin/apt-get') ? 'apt-get (to install podman)' : undefined;
+  return missing === undefined || unavailable(t, missing);
+}
+
+/** Waits until the container's log holds text; fails with the log after timeoutMs. */
+export async function waitForLog(container: string, text: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const logs = await podman(['logs', container], { reject: false });
+    if (String(logs.all ?? '').includes(text)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for '${text}' in ${container}'s logs: ${logs.all}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const CACHE = join(process.env.DAEMONOCLE_CI_CACHE ?? join(homedir(), '.cache', 'daemonocle-ci'), 'podman');
 const CONF = join(CACHE, 'containers.conf');
 const PACKAGES = ['podman', 'runc', 'catatonit', 'debootstrap'];

@@ -1,10 +1,10 @@
 // The docker/ example, built and run under a real container engine (rootful Podman), as a user
 // runs `docker build` / `docker run` / `docker stop`.
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, unavailable } from './helpers.js';
-import { pinnedBase, playedInAnotherSuite, podman, prepareEngine } from './container-harness.js';
+import { ROOT } from './helpers.js';
+import { canRunContainers, pinnedBase, podman, prepareEngine, waitForLog } from './container-harness.js';
 
 // A fresh machine builds the base image first (debootstrap): allow for it.
 t.setTimeout(15 * 60_000);
@@ -16,15 +16,6 @@ const name = (label: string) => {
   containers.push(n);
   return n;
 };
-
-const elsewhere = playedInAnotherSuite();
-if (elsewhere) t.skip(`the played containers: ${elsewhere}`);
-
-function canRunContainers(): boolean {
-  if (elsewhere) return false;
-  const missing = process.getuid?.() !== 0 ? 'root' : !existsSync('/usr/bin/apt-get') ? 'apt-get (to install podman)' : undefined;
-  return missing === undefined || unavailable(t, missing);
-}
 
 async function exitCodeOf(container: string): Promise<number> {
   await podman(['wait', container], { reject: false });
@@ -41,7 +32,7 @@ t.test('docker/Dockerfile: a numeric non-root USER, a base pinned to an exact re
   t.match(text, /^FROM \$\{BASE\}$/m, 'FROM that ARG');
 });
 
-if (canRunContainers()) {
+if (canRunContainers(t)) {
   t.before(async () => {
     await prepareEngine((line) => t.comment(line));
     await podman(['build', '--network', 'none', '--format', 'docker', '-f', 'docker/Dockerfile', '--build-arg', `BASE=${await pinnedBase()}`, '-t', IMAGE, ROOT], { timeout: 300_000 });
@@ -142,14 +133,4 @@ if (canRunContainers()) {
       'PID 1 and the app run as 10001:10001 (real, effective, saved, fs), in their own pid directory');
     await podman(['stop', '-t', '10', c]);
   });
-}
-
-async function waitForLog(container: string, text: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const logs = await podman(['logs', container], { reject: false });
-    if (String(logs.all ?? '').includes(text)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for '${text}' in ${container}'s logs`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

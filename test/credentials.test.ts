@@ -2,6 +2,7 @@
 // --group (root's gid 0 is never kept), and the command and its --ready-cmd run as the user, with
 // the user's own HOME, USER, LOGNAME and SHELL, for start, run and the library.
 import t from 'tap';
+import type { Test } from 'tap';
 import { execa } from 'execa';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +14,6 @@ const USAGE = 'Usage: daemonocle <start|stop|restart|status|reload|run|list> [op
 const ROOT_LOGIN = { HOME: '/root', USER: 'root', LOGNAME: 'root', SHELL: '/bin/bash' };
 const LOGIN_VARS = ['HOME', 'USER', 'LOGNAME', 'SHELL'] as const;
 
-type T = Parameters<Parameters<typeof t.test>[1]>[0];
 
 /** nobody's passwd entry, as the daemon should see it. */
 function nobody(): { uid: number; gid: number; home: string; shell: string } {
@@ -23,7 +23,7 @@ function nobody(): { uid: number; gid: number; home: string; shell: string } {
 }
 
 /** A sandbox others can enter, with a sticky world-writable `w` for what the user's processes write. */
-function userBox(t: T): { box: Sandbox; w: string; env: NodeJS.ProcessEnv } {
+function userBox(t: Test): { box: Sandbox; w: string; env: NodeJS.ProcessEnv } {
   const box = sandbox(t);
   chmodSync(box.dir, 0o755);
   const w = join(box.dir, 'w');

@@ -15,6 +15,7 @@
 //
 // A block with no kind, or another, fails the test: a new example has to say how it is checked.
 import t from 'tap';
+import type { Test } from 'tap';
 import { execa } from 'execa';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -75,7 +76,7 @@ interface Scene {
 }
 
 /** A home for a fresh uid, with examples/ and `daemonocle`, `node` (and `bun` under Bun) on its PATH. */
-function scene(t: Parameters<Parameters<typeof t.test>[1]>[0]): Scene {
+function scene(t: Test): Scene {
   const box = sandbox(t);
   const [uid] = freshUids();
   const { node, bin } = installForOthers(t);

@@ -1,17 +1,12 @@
 // A start interrupted at any moment leaves a tracked daemon or none.
 import t from 'tap';
-import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { alive, BIN, readPid, RUNTIME, sandbox, waitFor } from './helpers.js';
+import { alive, readPid, sandbox, waitFor } from './helpers.js';
 
 for (const signal of ['SIGKILL', 'SIGINT', 'SIGTERM'] as const) {
   t.test(`start killed by ${signal} during the startup window leaves the daemon tracked`, async (t) => {
     const box = sandbox(t);
-    const caller = execa(RUNTIME, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '30', '--', 'sleep', '1000'], {
-      env: box.env,
-      reject: false,
-      stripFinalNewline: false,
-    });
+    const caller = box.spawn(['start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '30', '--', 'sleep', '1000'], { stripFinalNewline: false });
     await waitFor('the pid file', () => existsSync(box.pidFile));
     const pid = readPid(box.pidFile);
     // During the startup check, status already reports the daemon.

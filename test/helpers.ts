@@ -1,6 +1,6 @@
 // Test helpers: run the built CLI as a user would, read process state from /proc, and make sure
 // every process a test started is gone when it ends.
-import { execa, type Options } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -35,6 +35,12 @@ export interface Sandbox {
   env: NodeJS.ProcessEnv;
   /** Runs `daemonocle ...args` with the sandbox's marker in its environment. */
   cli(args: string[], options?: Options): Promise<Result>;
+  /**
+   * Starts `daemonocle ...args` and returns at once, for a test that drives it while it runs (reads
+   * its output, signals it, then awaits it): the sandbox's environment plus `options.env`, stdin
+   * ignored, never rejecting. Other options are execa's, as given.
+   */
+  spawn(args: string[], options?: Options): ResultPromise<Options>;
   /** Runs `node SCRIPT ...args` the same way. */
   node(script: string, args: string[], options?: Options): Promise<Result>;
   /** Live processes carrying this sandbox's marker (the daemons and their children). */
@@ -53,6 +59,10 @@ export function sandbox(t: Test): Sandbox {
     env,
     cli(args, options = {}) {
       return box.node(BIN, args, options);
+    },
+    spawn(args, options = {}) {
+      const stdin = options.stdio ? {} : { stdin: 'ignore' as const };
+      return execa(RUNTIME, [BIN, ...args], { ...stdin, reject: false, ...options, env: { ...env, ...options.env }, extendEnv: false });
     },
     async node(script, args, options = {}) {
       const stdio = options.stdio ? {} : { stdin: 'ignore' };
@@ -219,6 +229,14 @@ export function unavailable(t: Test, needs: string): false {
   if (process.env.CI === 'true') t.fail(`needs ${needs}, and CI=true forbids skipping`);
   else t.skip(`needs ${needs}`);
   return false;
+}
+
+/** tini, the reference init the foreground tests compare `run` with, where it is installed. */
+export const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
+
+/** A precondition: the program at path is installed; else unavailable (skipped, or failed under CI). */
+export function needs(t: Test, path: string | undefined, what: string): path is string {
+  return (path !== undefined && existsSync(path)) || unavailable(t, what);
 }
 
 /** Whether root-only tests may run. */

@@ -5,10 +5,10 @@
 // stop runs the app's TERM handler well inside the grace period. The manifest itself passes each
 // control of the Pod Security Standards' "restricted" profile, read from the file (no engine).
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, unavailable } from './helpers.js';
-import { pinnedBase, playedInAnotherSuite, podman, prepareEngine } from './container-harness.js';
+import { ROOT } from './helpers.js';
+import { canRunContainers, pinnedBase, podman, prepareEngine, waitForLog } from './container-harness.js';
 import { CONTROLS, podOf } from './pod-security.js';
 import { parseYaml } from './yaml-lite.js';
 
@@ -19,27 +19,8 @@ const MANIFEST = join(ROOT, 'kubernetes', 'deployment.yaml');
 const IMAGE = 'localhost/daemonocle-example:latest';
 const PID_FILE = '/run/daemonocle/app/app.pid';
 
-const elsewhere = playedInAnotherSuite();
-if (elsewhere) t.skip(`the played containers: ${elsewhere}`);
-
-function canRunContainers(): boolean {
-  if (elsewhere) return false;
-  const missing = process.getuid?.() !== 0 ? 'root' : !existsSync('/usr/bin/apt-get') ? 'apt-get (to install podman)' : undefined;
-  return missing === undefined || unavailable(t, missing);
-}
-
 async function exec(container: string, script: string) {
   return podman(['exec', container, 'sh', '-c', script], { reject: false });
-}
-
-async function waitForLog(container: string, text: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const logs = await podman(['logs', container], { reject: false });
-    if (String(logs.all ?? '').includes(text)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for '${text}' in ${container}'s logs: ${logs.all}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 t.test('the manifest passes Pod Security "restricted", control by control', async (t) => {
@@ -92,7 +73,7 @@ spec:
   for (const control of CONTROLS) t.not(control.check(podOf(bad)).length, 0, `${control.profile}: ${control.name} caught`);
 });
 
-if (canRunContainers()) {
+if (canRunContainers(t)) {
   let pod = '';
   let app = '';
   t.before(async () => {
@@ -102,7 +83,7 @@ if (canRunContainers()) {
     pod = /^Pod:\n([0-9a-f]{64})$/m.exec(played.stdout)?.[1] ?? '';
     app = /^Container:\n([0-9a-f]{64})$/m.exec(played.stdout)?.[1] ?? '';
     if (pod === '' || app === '') throw new Error(`podman kube play said: ${played.all}`);
-    await waitForLog(app, 'listening on 8080');
+    await waitForLog(app, 'listening on 8080', 30_000);
   });
   t.teardown(async () => {
     await podman(['kube', 'down', MANIFEST], { reject: false });

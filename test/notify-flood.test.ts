@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { bindDatagram, closeFd } from '../dist/base/native.js';
-import { BIN, fakeNotifySocket, readPid, requireRoot, RUNTIME, sandbox, stat, unavailable, waitFor, type Sandbox } from './helpers.js';
+import { fakeNotifySocket, readPid, requireRoot, sandbox, stat, unavailable, waitFor, type Sandbox } from './helpers.js';
 import { canSwitchUsers, freshUids } from './users-harness.js';
 import type { Test } from 'tap';
 
@@ -105,8 +105,8 @@ function warned(proc: ResultPromise, senders: number): Promise<void> {
 }
 
 function startFlooded(box: Sandbox, timeout: number): ResultPromise {
-  return execa(RUNTIME, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--notify', '--start-timeout', String(timeout), '--', 'sleep', '1000'], {
-    env: box.env, extendEnv: false, reject: false, stdin: 'ignore', stripFinalNewline: false,
+  return box.spawn(['start', '--pid-file', box.pidFile, '--name', 'app', '--notify', '--start-timeout', String(timeout), '--', 'sleep', '1000'], {
+    stripFinalNewline: false,
     // Today's bug never ends: end it here so the test fails instead of hanging.
     timeout: 10_000, killSignal: 'SIGKILL',
   });
@@ -190,9 +190,8 @@ t.test("run --notify, flooded by another user: exits with its child's code once 
   const { address: upstream } = fakeNotifySocket(t);
   const go = join(box.dir, 'go');
   execFileSync('mkfifo', [go]);
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--', 'sh', '-c', 'read line < "$0"; exit 7', go], {
-    env: { ...box.env, NOTIFY_SOCKET: upstream }, extendEnv: false, reject: false, stdin: 'ignore',
-    timeout: 20_000, killSignal: 'SIGKILL',
+  const proc = box.spawn(['run', '--name', 'svc', '--notify', '--', 'sh', '-c', 'read line < "$0"; exit 7', go], {
+    env: { NOTIFY_SOCKET: upstream }, timeout: 20_000, killSignal: 'SIGKILL',
   });
   let relay: string | undefined;
   await waitFor('the relay socket', () => (relay = socketOf(proc.pid!)) !== undefined);
@@ -213,9 +212,7 @@ t.test('run --notify, flooded by another user: SIGTERM reaches the child and end
   if (PYTHON === undefined) return unavailable(t, 'python3 for the flood senders');
   const box = sandbox(t);
   const [attacker] = freshUids();
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--', 'sleep', '1000'], {
-    env: box.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 20_000, killSignal: 'SIGKILL',
-  });
+  const proc = box.spawn(['run', '--name', 'svc', '--notify', '--', 'sleep', '1000'], { timeout: 20_000, killSignal: 'SIGKILL' });
   let relay: string | undefined;
   await waitFor('the relay socket', () => (relay = socketOf(proc.pid!)) !== undefined);
   const swinging = warned(proc, 3);
@@ -242,9 +239,8 @@ t.test('run --notify: a full upstream NOTIFY_SOCKET (never read) does not hold t
   const sent = join(box.dir, 'sent');
   // The child (trusted: the command itself) sends 500 STATUS= lines, far more than the upstream queue holds.
   const child = `${PYTHON} -c "$0" "$NOTIFY_SOCKET" 500 && : > "$1"; read line < "$2"; exit 5`;
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--', 'sh', '-c', child, SEND, sent, go], {
-    env: { ...box.env, NOTIFY_SOCKET: upstream }, extendEnv: false, reject: false, stdin: 'ignore',
-    timeout: 20_000, killSignal: 'SIGKILL',
+  const proc = box.spawn(['run', '--name', 'svc', '--notify', '--', 'sh', '-c', child, SEND, sent, go], {
+    env: { NOTIFY_SOCKET: upstream }, timeout: 20_000, killSignal: 'SIGKILL',
   });
   await waitFor('the child to have sent its 500 messages', () => existsSync(sent));
   const told = Date.now();

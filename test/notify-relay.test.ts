@@ -1,17 +1,14 @@
 // `run` speaking sd_notify, checked against a notify socket of the test's own (no systemd needed).
 import t from 'tap';
-import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, fakeNotifySocket, RUNTIME, sandbox, waitFor } from './helpers.js';
+import { fakeNotifySocket, sandbox, waitFor } from './helpers.js';
 
 t.test('run under systemd: READY=1 and a STATUS after the grace window, STOPPING=1 on TERM', async (t) => {
   const box = sandbox(t);
   const { address, messages } = fakeNotifySocket(t);
   const started = Date.now();
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--grace', '0.4', '--', 'sleep', '1000'], {
-    env: { ...box.env, NOTIFY_SOCKET: address }, extendEnv: false, reject: false, stdin: 'ignore',
-  });
+  const proc = box.spawn(['run', '--name', 'svc', '--grace', '0.4', '--', 'sleep', '1000'], { env: { NOTIFY_SOCKET: address } });
   await waitFor('READY=1', () => messages.some((m) => m.READY === '1'));
   t.ok(Date.now() - started >= 400, 'not before the window ended');
   const ready = messages.find((m) => m.READY === '1')!;
@@ -24,9 +21,7 @@ t.test('run under systemd: READY=1 and a STATUS after the grace window, STOPPING
 t.test('run under systemd with WatchdogSec= but without --notify: a WARNING says nobody can feed it', async (t) => {
   const box = sandbox(t);
   const { address } = fakeNotifySocket(t);
-  const r = await execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--', 'true'], {
-    env: { ...box.env, NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000' }, extendEnv: false, reject: false, stdin: 'ignore',
-  });
+  const r = await box.spawn(['run', '--name', 'svc', '--', 'true'], { env: { NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000' } });
   t.equal(r.exitCode, 0);
   t.equal(r.stderr, 'WARNING: systemd expects WATCHDOG=1 every 3 s (WatchdogSec=), but without --notify the program has no notify socket to send it on');
 });
@@ -44,9 +39,8 @@ t.test('run --notify: the child\'s messages are relayed, MAINPID is not; its REA
     'systemd-notify RELOADING=1 MONOTONIC_USEC=42',
     'exec sleep 1000',
   ].join('; ');
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--', 'sh', '-c', script], {
-    env: { ...box.env, NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000', WATCHDOG_PID: String(process.pid) },
-    extendEnv: false, reject: false, stdin: 'ignore',
+  const proc = box.spawn(['run', '--name', 'svc', '--notify', '--', 'sh', '-c', script], {
+    env: { NOTIFY_SOCKET: address, WATCHDOG_USEC: '3000000', WATCHDOG_PID: String(process.pid) },
   });
   await waitFor('RELOADING=1', () => messages.some((m) => m.RELOADING === '1'));
   t.same(messages, [
@@ -67,8 +61,8 @@ t.test('run --notify: the child\'s messages are relayed, MAINPID is not; its REA
 t.test('run --notify: a child that never says READY=1 never looks ready', async (t) => {
   const box = sandbox(t);
   const { address, messages } = fakeNotifySocket(t);
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--grace', '0.1', '--', 'sh', '-c', 'systemd-notify --status=busy; exec sleep 1000'], {
-    env: { ...box.env, NOTIFY_SOCKET: address }, extendEnv: false, reject: false, stdin: 'ignore',
+  const proc = box.spawn(['run', '--name', 'svc', '--notify', '--grace', '0.1', '--', 'sh', '-c', 'systemd-notify --status=busy; exec sleep 1000'], {
+    env: { NOTIFY_SOCKET: address },
   });
   await waitFor('the status', () => messages.length > 0);
   // Give a wrongly sent READY=1 every chance to arrive: well past the grace window.

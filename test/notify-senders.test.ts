@@ -4,7 +4,7 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
-import { BIN, fakeNotifySocket, readPid, requireRoot, RUNTIME, sandbox, waitFor } from './helpers.js';
+import { fakeNotifySocket, readPid, requireRoot, sandbox, waitFor } from './helpers.js';
 import { asUser, canSwitchUsers, freshUids } from './users-harness.js';
 
 /** The abstract notify socket that process pid bound, read from /proc/net/unix as anyone can. */
@@ -16,9 +16,7 @@ t.test("start --notify: another user's READY=1 is ignored, with a WARNING; the s
   if (!requireRoot(t) || !canSwitchUsers(t)) return;
   const box = sandbox(t);
   const [attacker] = freshUids();
-  const proc = execa(RUNTIME, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--notify', '--start-timeout', '3', '--', 'sleep', '1000'], {
-    env: box.env, extendEnv: false, reject: false, stdin: 'ignore', stripFinalNewline: false,
-  });
+  const proc = box.spawn(['start', '--pid-file', box.pidFile, '--name', 'app', '--notify', '--start-timeout', '3', '--', 'sleep', '1000'], { stripFinalNewline: false });
   let address: string | undefined;
   await waitFor('the notify socket', () => (address = socketOf(proc.pid!)) !== undefined);
   const sent = await asUser(attacker, ['systemd-notify', '--no-block', '--ready', '--status=pwned'], { PATH: process.env.PATH, NOTIFY_SOCKET: address });
@@ -49,9 +47,7 @@ t.test("run --notify: another user's messages are not relayed to systemd", async
   const box = sandbox(t);
   const [attacker] = freshUids();
   const { address, messages } = fakeNotifySocket(t);
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--notify', '--', 'sh', '-c', 'systemd-notify --status=own; exec sleep 1000'], {
-    env: { ...box.env, NOTIFY_SOCKET: address }, extendEnv: false, reject: false, stdin: 'ignore',
-  });
+  const proc = box.spawn(['run', '--name', 'svc', '--notify', '--', 'sh', '-c', 'systemd-notify --status=own; exec sleep 1000'], { env: { NOTIFY_SOCKET: address } });
   await waitFor("the child's own status", () => messages.some((m) => m.STATUS === 'own'));
   const relay = socketOf(proc.pid!)!;
   const sent = await asUser(attacker, ['systemd-notify', '--no-block', '--ready', '--status=pwned'], { PATH: process.env.PATH, NOTIFY_SOCKET: relay });

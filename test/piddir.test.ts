@@ -1,6 +1,7 @@
 // The pid file's directory: made when missing, and never one another user controls. The attacks
 // are tried by two ordinary users (raw uids through setpriv), as on a shared host.
 import t from 'tap';
+import type { Test } from 'tap';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,7 +11,6 @@ import { asUser, canSwitchUsers, freshUids, installForOthers } from './users-har
 /** An ordinary user's environment: no XDG_RUNTIME_DIR (cron, su), none of tap's hooks, the sandbox's marker. */
 const userEnv = (box: Sandbox): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: '/', DAEMONOCLE_TEST_TOKEN: box.token });
 
-type T = Parameters<Parameters<typeof t.test>[1]>[0];
 const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8);
 
 t.test('a pid file in a missing directory: the directory is made 0755 (relative to the cwd) and stop leaves it', async (t) => {
@@ -107,7 +107,7 @@ t.test('as root, --user/--group own the directory start makes; stop and status t
 });
 
 /** A victim: a process of uid's that the other user would like killed. */
-async function victimOf(t: T, box: Sandbox, uid: number): Promise<number> {
+async function victimOf(t: Test, box: Sandbox, uid: number): Promise<number> {
   const proc = spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', 'sleep', '1000'], { env: box.env, stdio: 'ignore' });
   t.teardown(() => {
     proc.kill('SIGKILL');

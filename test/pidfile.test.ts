@@ -1,12 +1,13 @@
 // The pid file is the truth, checked: nothing that is not the daemon is ever signalled.
 import t from 'tap';
+import type { Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { chownSync, existsSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, readPid, requireRoot, sandbox, stat, waitFor } from './helpers.js';
+import { alive, readPid, requireRoot, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 
 /** A bystander process the tool must never signal; killed by the test's teardown. */
-function bystander(t: Parameters<Parameters<typeof t.test>[1]>[0], env: NodeJS.ProcessEnv) {
+function bystander(t: Test, env: NodeJS.ProcessEnv) {
   const child = spawn('sleep', ['1000'], { env, stdio: 'ignore' });
   t.teardown(() => {
     child.kill('SIGKILL');
@@ -15,7 +16,7 @@ function bystander(t: Parameters<Parameters<typeof t.test>[1]>[0], env: NodeJS.P
 }
 
 /** status says "not running" (exit 1) and stop warns and signals nothing (exit 0). */
-async function notRunningAndUntouched(t: Parameters<Parameters<typeof t.test>[1]>[0], box: ReturnType<typeof sandbox>, label = '') {
+async function notRunningAndUntouched(t: Test, box: Sandbox, label = '') {
   const st = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'app']);
   t.equal(st.stdout, 'app -- not running\n', `${label}status says not running`);
   t.equal(st.exitCode, 1, `${label}status exit 1`);

@@ -1,13 +1,14 @@
 // Faults and hostile surroundings: every way a start or stop can be interrupted or refused ends
 // with a tracked daemon or none, and nothing is signalled that is not the daemon.
 import t from 'tap';
+import type { Test } from 'tap';
 import { execa } from 'execa';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, openFds, readPid, requireRoot, RUNTIME, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
+import { alive, BIN, childrenOf, openFds, readPid, requireRoot, sandbox, stat, waitFor, zombiesOf, type Sandbox } from './helpers.js';
 
 /** The invariant: no daemon, or exactly one that the pid file names (pid and start time). */
-function trackedOrNone(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sandbox, label: string): number | undefined {
+function trackedOrNone(t: Test, box: Sandbox, label: string): number | undefined {
   const procs = box.processes().filter((p) => !readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(BIN));
   if (procs.length === 0) {
     t.pass(`${label}: no daemon`);
@@ -24,9 +25,7 @@ function trackedOrNone(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sand
 t.test('a start killed with SIGKILL at any moment leaves a tracked daemon or none', async (t) => {
   const box = sandbox(t);
   for (const delay of [0, 2, 5, 10, 20, 30, 45, 60, 80, 120, 200]) {
-    const caller = execa(RUNTIME, [BIN, 'start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '5', '--', 'sleep', '1000'], {
-      env: box.env, extendEnv: false, reject: false, stdin: 'ignore',
-    });
+    const caller = box.spawn(['start', '--pid-file', box.pidFile, '--name', 'app', '--grace', '5', '--', 'sleep', '1000']);
     await new Promise((r) => setTimeout(r, delay));
     caller.kill('SIGKILL');
     await caller;
@@ -63,8 +62,7 @@ t.test('start during a stop waits for it, then starts: exactly one new daemon', 
   // The stop holds the lock once its TERM arrived: the daemon's trap then runs `sleep 0.5`.
   const trapRunning = () => {
     try {
-      return readFileSync(`/proc/${old}/task/${old}/children`, 'latin1').trim().split(' ').filter(Boolean)
-        .some((child) => readFileSync(`/proc/${child}/cmdline`, 'latin1') === 'sleep\x000.5\x00');
+      return childrenOf(old).some((child) => readFileSync(`/proc/${child}/cmdline`, 'latin1') === 'sleep\x000.5\x00');
     } catch {
       return false;
     }
@@ -104,7 +102,7 @@ t.test('as root, pid files in unsafe directories are refused', async (t) => {
   t.same(box.processes().length, 1);
 });
 
-async function mountTmpfs(t: Parameters<Parameters<typeof t.test>[1]>[0], dir: string, options: string): Promise<boolean> {
+async function mountTmpfs(t: Test, dir: string, options: string): Promise<boolean> {
   mkdirSync(dir);
   const r = await execa('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { reject: false });
   if (r.exitCode !== 0) {

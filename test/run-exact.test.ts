@@ -2,19 +2,14 @@
 // command, a signal in the first instant is forwarded, an inherited subreaper bit is honoured,
 // `--signal-group` ends the child's group when the child exits, and the wrapper leaves the
 // caller's directory. Each behaviour beside tini or dumb-init doing the same.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { delimiter, dirname } from 'node:path';
-import { BIN, RUNTIME, UNDER_BUN, alive, fixture, requireRoot, sandbox, unavailable, waitFor, zombiesAfterSettling } from './helpers.js';
+import { BIN, RUNTIME, TINI, UNDER_BUN, alive, childrenOf, fixture, needs, requireRoot, sandbox, waitFor, zombiesAfterSettling } from './helpers.js';
 
-const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
 const DUMB_INIT = '/usr/bin/dumb-init';
-
-function needs(t: Test, path: string | undefined, what: string): path is string {
-  return (path !== undefined && existsSync(path)) || unavailable(t, what);
-}
 
 /**
  * `daemonocle run` as a user starts it: through the bin's launcher (its `#!/bin/sh` line, with
@@ -47,14 +42,8 @@ t.test('signals inherited as ignored or blocked reach the command so, as under t
   t.match(r.stdout, /SigBlk:\s*0+\nSigIgn:\s*0+$/, 'nothing inherited: nothing ignored or blocked');
 });
 
-/** The first child of pid's main thread (where Node and tini fork), or 0. */
-function firstChild(pid: number): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ')[0]) || 0;
-  } catch {
-    return 0;
-  }
-}
+/** The first child of pid (Node and tini fork from the main thread), or 0. */
+const firstChild = (pid: number): number => childrenOf(pid)[0] ?? 0;
 
 /** Busy-polls (no timer: the instant matters) until cond() is true or ms passed. */
 function spinUntil(cond: () => boolean, ms: number): boolean {
@@ -184,7 +173,7 @@ t.test('--signal-group: when the child exits, its group gets TERM, as under dumb
     t.notOk(alive(bg), `${label}: the background sleep got TERM and ended`);
   }
   // One that ignores TERM: never killed, named in a WARNING once --stop-timeout passed.
-  const r = await execa(RUNTIME, [BIN, 'run', '--signal-group', '--stop-timeout', '0.3', '--', ...leaves('trap "" TERM; ')], opts);
+  const r = await box.spawn(['run', '--signal-group', '--stop-timeout', '0.3', '--', ...leaves('trap "" TERM; ')], { timeout: 20_000 });
   const bg = leftPid(String(r.stdout));
   t.equal(r.exitCode, 3, 'a survivor: still exits as the child did');
   t.match(r.stderr, new RegExp(`WARNING: .*still run 0\\.3 s after SIGTERM: PID ${bg}; left running \\(no SIGKILL is sent\\)`), 'the survivor is named');

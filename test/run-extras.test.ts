@@ -4,19 +4,14 @@ import t, { type Test } from 'tap';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, childrenOf, fakeNotifySocket, fixture, isZombie, readPid, requireRoot, RUNTIME, sandbox, unavailable, untilReady, waitFor, type Sandbox } from './helpers.js';
+import { alive, BIN, childrenOf, fakeNotifySocket, fixture, isZombie, needs, readPid, requireRoot, RUNTIME, sandbox, TINI, untilReady, waitFor, type Sandbox } from './helpers.js';
 
 const DUMB_INIT = '/usr/bin/dumb-init';
-const TINI = ['/usr/bin/tini', '/usr/bin/tini-static'].find((p) => existsSync(p));
 
 /** Starts a wrapper (argv) around test/fixtures/signals.js and waits for the child's "ready PID". */
 const wrapping = (box: Sandbox, wrapper: string[], env: Record<string, string> = {}) => untilReady(box, [...wrapper, fixture('signals.js')], env);
 
 const daemonocle = (...args: string[]) => [RUNTIME, BIN, 'run', ...args, '--'];
-
-function needs(t: Test, path: string | undefined, what: string): path is string {
-  return (path !== undefined && existsSync(path)) || unavailable(t, what);
-}
 
 t.test('--rewrite TERM:QUIT forwards QUIT, as dumb-init --rewrite 15:3 does', async (t) => {
   if (!needs(t, DUMB_INIT, 'dumb-init (apt-get install dumb-init) to compare with')) return;
@@ -128,10 +123,8 @@ t.test('run --ready-fd under a notify socket: READY=1 only after the newline', a
   const box = sandbox(t);
   const systemd = fakeNotifySocket(t);
   const marker = join(box.dir, 'about-to-be-ready');
-  const proc = execa(RUNTIME, [BIN, 'run', '--name', 'svc', '--ready-fd', '5', '--', 'sh', '-c', `sleep 0.3; touch ${marker}; echo >&5; exec sleep 1000`], {
-    env: { ...box.env, NOTIFY_SOCKET: systemd.address },
-    extendEnv: false,
-    reject: false,
+  const proc = box.spawn(['run', '--name', 'svc', '--ready-fd', '5', '--', 'sh', '-c', `sleep 0.3; touch ${marker}; echo >&5; exec sleep 1000`], {
+    env: { NOTIFY_SOCKET: systemd.address },
   });
   await waitFor('READY=1', () => systemd.messages.some((m) => m.READY === '1'));
   t.ok(existsSync(marker), 'the command had written its newline');
@@ -190,7 +183,7 @@ async function killWrapperLeavesNoOrphan(t: Test, box: Sandbox, extra: string[])
   const ROUNDS = 10;
   for (let i = 0; i < ROUNDS; i++) {
     // No pipes: a surviving child holding one would keep the wait below from ever ending.
-    const proc = execa(RUNTIME, [BIN, 'run', ...extra, '--', 'sleep', '1000'], { env: box.env, extendEnv: false, reject: false, stdio: 'ignore' });
+    const proc = box.spawn(['run', ...extra, '--', 'sleep', '1000'], { stdio: 'ignore' });
     const child = await firstChildAtOnce(proc.pid!);
     proc.kill('SIGKILL');
     await proc;

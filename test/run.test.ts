@@ -1,9 +1,8 @@
 // `daemonocle run`: the foreground wrapper, outside a pid namespace.
 import t from 'tap';
-import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, BIN, fixture, onTerminal, readPid, RUNTIME, sandbox, stat, untilReady, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
+import { alive, BIN, childrenOf, fixture, onTerminal, readPid, RUNTIME, sandbox, stat, untilReady, waitFor, zombiesAfterSettling, type Sandbox } from './helpers.js';
 
 /** Starts `daemonocle run ...args` and waits for the child's "ready PID" line. */
 const running = (box: Sandbox, args: string[], env: Record<string, string> = {}) => untilReady(box, [RUNTIME, BIN, 'run', ...args], env);
@@ -101,9 +100,7 @@ t.test('run: a command that cannot run exits 127 / 126 with an ERROR', async (t)
 
 t.test('run --subreaper: orphaned grandchildren are reaped when not PID 1', async (t) => {
   const box = sandbox(t);
-  const proc = execa(RUNTIME, [BIN, 'run', '--subreaper', '--', fixture('orphans.sh'), '30'], {
-    env: box.env, extendEnv: false, reject: false, stdin: 'ignore',
-  });
+  const proc = box.spawn(['run', '--subreaper', '--', fixture('orphans.sh'), '30']);
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor('orphans made', () => out.includes('orphaned 30'));
@@ -117,16 +114,8 @@ t.test('run --subreaper: orphaned grandchildren are reaped when not PID 1', asyn
 t.test('run: TERM to the wrapper and the child at once (systemd control-group kill) still ends in death by TERM', async (t) => {
   const box = sandbox(t);
   for (let i = 0; i < 5; i++) {
-    const proc = execa(RUNTIME, [BIN, 'run', '--', 'sleep', '1000'], {
-      env: box.env, extendEnv: false, reject: false, stdin: 'ignore', detached: true,
-    });
-    await waitFor('the child', () => {
-      try {
-        return readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim() !== '';
-      } catch {
-        return false;
-      }
-    });
+    const proc = box.spawn(['run', '--', 'sleep', '1000'], { detached: true });
+    await waitFor('the child', () => childrenOf(proc.pid!).length > 0);
     process.kill(-proc.pid!, 'SIGTERM');
     const r = await proc;
     t.equal(r.signal, 'SIGTERM', `round ${i}: the wrapper died of TERM, not exit 143`);

@@ -2,6 +2,7 @@
 // writes, opens, locks or signals, with raw uids through setpriv, planted symlinks and FIFOs, and
 // a racing swap loop. Each case failed on the code before the path walk (src/base/safe-path.ts).
 import t from 'tap';
+import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import { execa } from 'execa';
 import { alive, BIN, childrenOf, readPid, RUNTIME, requireRoot, sandbox, stat, waitFor, type Sandbox } from './helpers.js';
 import { asUser, canSwitchUsers, freshUids } from './users-harness.js';
 
-type T = Parameters<Parameters<typeof t.test>[1]>[0];
 const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8);
 
 /** A directory of uid's in the sandbox (the sandbox made traversable for it), and a root-only one beside it. */
@@ -24,7 +24,7 @@ function places(box: Sandbox, uid: number): { home: string; rootOnly: string } {
 }
 
 /** A process of uid's, running until the test ends. */
-function asUserInBackground(t: T, uid: number, argv: string[], cwd = '/'): ChildProcess {
+function asUserInBackground(t: Test, uid: number, argv: string[], cwd = '/'): ChildProcess {
   // Not marked with the sandbox's token: box.processes() lists the daemons alone.
   const proc = spawn('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], { env: { PATH: process.env.PATH }, stdio: 'ignore', cwd });
   t.teardown(() => {
@@ -41,7 +41,7 @@ function rootSecret(rootOnly: string, text: string): string {
   return secret;
 }
 
-function rootOnlyUntouched(t: T, rootOnly: string, round: string): void {
+function rootOnlyUntouched(t: Test, rootOnly: string, round: string): void {
   const st = statSync(rootOnly);
   t.same([st.uid, st.gid, mode(rootOnly)], [0, 0, '700'], `${round}: the root-only directory keeps owner and mode`);
   t.same(readdirSync(rootOnly), [], `${round}: nothing written into it`);

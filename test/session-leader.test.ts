@@ -1,13 +1,15 @@
 // sh/session-leader.sh on its own, under both shells a machine may give it (dash as /bin/sh,
-// bash --posix when present): the pid file it writes is byte for byte what src/pidfile/pidfile.ts writes
-// and reads, the command gets only the fds it should, and a pid file it cannot write stops the
+// bash --posix when present): the pid file it writes is byte for byte what src/pidfile/format.ts defines
+// (and pidfile.ts writes and reads), on its own and in a real `daemonocle start`, the command gets only the fds it should, and a pid file it cannot write stops the
 // command from running. shellcheck keeps the script clean.
 import t from 'tap';
+import type { Test } from 'tap';
 import { execa } from 'execa';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { alive, ROOT, sandbox, unavailable, waitFor } from './helpers.js';
-import { inspectPidFile, writePidFile } from '../dist/pidfile/pidfile.js';
+import { PidFile } from '../dist/pidfile/pidfile.js';
+import { formatPidFile, parsePidFile } from '../dist/pidfile/format.js';
 
 const SCRIPT = join(ROOT, 'sh', 'session-leader.sh');
 const SHELLS: [string, string[]][] = [
@@ -15,9 +17,8 @@ const SHELLS: [string, string[]][] = [
   ['bash', ['/usr/bin/bash', '--posix']],
 ];
 
-/** Field 22 of /proc/PID/stat, read here independently of both the script and pidfile.ts. */
 /** The pid file's directory and an exclusive temporary file in it, open as the engine hands them over. */
-function dirAndTemp(t: Parameters<Parameters<typeof t.test>[1]>[0], pidFile: string): { dir: number; tmp: number; tmpName: string } {
+function dirAndTemp(t: Test, pidFile: string): { dir: number; tmp: number; tmpName: string } {
   const tmpName = `.${basename(pidFile)}.test.tmp`;
   const dir = openSync(dirname(pidFile), constants.O_RDONLY | constants.O_DIRECTORY);
   const tmp = openSync(join(dirname(pidFile), tmpName), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
@@ -28,6 +29,7 @@ function dirAndTemp(t: Parameters<Parameters<typeof t.test>[1]>[0], pidFile: str
   return { dir, tmp, tmpName };
 }
 
+/** Field 22 of /proc/PID/stat, read here independently of both the script and pidfile.ts. */
 function startTime(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
@@ -76,13 +78,17 @@ for (const [label, shell] of SHELLS) {
     const written = readFileSync(box.pidFile, 'utf8');
     t.equal(written, `${pid}\n${startTime(pid)}\n`, 'pid file: the pid, then the start time');
     const fromTs = join(box.dir, 'ts.pid');
-    writePidFile(fromTs, pid, Number(startTime(pid)));
+    new PidFile(fromTs).write(pid, Number(startTime(pid)));
     t.equal(readFileSync(fromTs, 'utf8'), written, 'pidfile.ts writes the same bytes');
-    const state = inspectPidFile(box.pidFile);
+    t.equal(formatPidFile(pid, Number(startTime(pid))), written, 'format.ts defines the same bytes');
+    const state = new PidFile(box.pidFile).inspect();
     t.equal(state.kind, 'running', 'pidfile.ts reads it as running');
     t.equal((state as { pid: number }).pid, pid);
 
-    t.equal(readFileSync(`/proc/${pid}/comm`, 'utf8'), 'sleep\n', 'the command itself, exec\'d in place');
+    // The pid arrives just before the exec: on a loaded machine /proc may still show the shell.
+    const comm = () => readFileSync(`/proc/${pid}/comm`, 'utf8');
+    await waitFor('the exec', () => comm() !== `${label}\n`, 2000).catch(() => {});
+    t.equal(comm(), 'sleep\n', 'the command itself, exec\'d in place');
     const fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
     // dash cannot name an fd above 9 in a redirection: there only 3-9 are closed (the engine uses
     // bash when present, which closes them all).
@@ -130,3 +136,17 @@ for (const [label, shell] of SHELLS) {
     t.notOk(existsSync(box.pidFile), 'no pid file');
   });
 }
+
+t.test('a real start: the pid file the session leader wrote is the format format.ts parses, true to /proc', async (t) => {
+  const box = sandbox(t);
+  const r = await box.cli(['start', '--pid-file', box.pidFile, '--', 'sleep', '1000']);
+  t.equal(r.exitCode, 0, r.stderr);
+  const written = readFileSync(box.pidFile, 'utf8');
+  const parsed = parsePidFile(written);
+  if (parsed === undefined) return void t.fail(`not a pid file: ${JSON.stringify(written)}`);
+  t.ok(alive(parsed.pid), 'it names a live process');
+  t.equal(readFileSync(`/proc/${parsed.pid}/comm`, 'utf8'), 'sleep\n', 'the daemon itself');
+  t.equal(parsed.startTime, Number(startTime(parsed.pid)), 'its start time, as /proc has it');
+  t.equal(written, formatPidFile(parsed.pid, parsed.startTime!), 'byte for byte the format, nothing more');
+  t.equal((await box.cli(['stop', '--pid-file', box.pidFile])).exitCode, 0, 'stopped');
+});

@@ -2,6 +2,7 @@
 // workers, a grandchild and a setsid'd descendant; the progress line on a real pseudo-terminal,
 // and byte-for-byte plain output everywhere else.
 import t from 'tap';
+import type { Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TreeNode as Node } from '../dist/process/tree.js';
@@ -9,7 +10,7 @@ import { alive, BIN, fixture, libAppEnv, onTerminal, readPid, ROOT, RUNTIME, san
 
 
 /** A daemon (sh) with two workers, a grandchild under one of them, and a setsid'd child. */
-async function family(t: Parameters<Parameters<typeof t.test>[1]>[0], box: Sandbox) {
+async function family(t: Test, box: Sandbox) {
   const pids = join(box.dir, 'pids');
   const script = `sleep 1000 & w1=$!; (sleep 1001 & echo "g $!" >> ${pids}; wait) & w2=$!; setsid sleep 1002 & s=$!; echo "w $w1 $w2 s $s" >> ${pids}; wait`;
   const start = await box.cli(['start', '--pid-file', box.pidFile, '--name', 'fam', '--grace', '0.2', '--', 'sh', '-c', script]);

@@ -4,9 +4,9 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DaemonError, EXIT, reason } from '../base/errors.js';
-import { escapeForTerminal, out } from '../base/log.js';
+import { escapeForTerminal, out, outJson } from '../base/log.js';
 import { defaultPidFile } from '../options/values.js';
-import { inspectPidFile } from '../pidfile/pidfile.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import { groupOf, processTable, type ProcStat } from '../process/proc.js';
 import { formatUptime, sampleProcesses, statusFrom, type DaemonStatus } from '../process/sample.js';
 import type { ActionOptions } from '../base/types.js';
@@ -22,7 +22,7 @@ export async function list(opts: ActionOptions): Promise<number> {
   }
   const entries = files.map((file) => inspect(dir, file, opts.pidDir === undefined));
   const rows = await figures(entries);
-  if (opts.json) out(`${JSON.stringify(rows.map(sortedKeys))}\n`);
+  if (opts.json) outJson(rows);
   else out(table(rows));
   return EXIT.ok;
 }
@@ -41,7 +41,7 @@ function inspect(dir: string, file: string, isDefault: boolean): Entry {
   const name = file.slice(0, -'.pid'.length);
   const path = join(dir, file);
   try {
-    const state = inspectPidFile(path, { isDefault });
+    const state = new PidFile(path, { isDefault }).inspect();
     if (state.kind === 'running') return { name, running: { pid: state.pid, stat: state.stat } };
     return { name, status: state.kind === 'broken' ? 'broken pid file' : 'not running' };
   } catch (err) {
@@ -62,8 +62,6 @@ async function figures(entries: Entry[]): Promise<Row[]> {
     'running' in e ? statusFrom(e.name, e.running.pid, e.running.stat, groups.get(e.name)!, sample) : { name: e.name, pid: null, status: e.status },
   );
 }
-
-const sortedKeys = (row: Row) => Object.fromEntries(Object.entries(row).sort(([a], [b]) => (a < b ? -1 : 1)));
 
 /** One aligned table: NAME PID STATUS UPTIME %CPU %MEM; a name (or a reason naming a path) shown escaped, one row each. */
 function table(rows: Row[]): string {

@@ -1,14 +1,13 @@
 import { EXIT } from '../base/errors.js';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
-import { inspectPidFile } from '../pidfile/pidfile.js';
-import { placeOf } from '../pidfile/directory.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import type { ActionOptions } from '../base/types.js';
 import { signalName } from '../base/signals.js';
 import { assertMaySignal, signalVerified } from '../process/stopping.js';
 
 /** Sends the reload signal (HUP by default) to the verified daemon; does not wait. */
 export async function reload(opts: ActionOptions): Promise<number> {
-  const state = inspectPidFile(opts.pidFile, placeOf(opts));
+  const state = PidFile.of(opts).inspect();
   if (state.kind !== 'running') {
     if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
     error(`${opts.name} is not running`);

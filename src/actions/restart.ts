@@ -1,6 +1,5 @@
 import { EXIT } from '../base/errors.js';
-import { lockForStart } from '../pidfile/pidfile.js';
-import { placeOf } from '../pidfile/directory.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import type { ActionOptions } from '../base/types.js';
 import { startLocked } from './start.js';
 import { stopLocked } from './stop.js';
@@ -11,9 +10,9 @@ import { credentialsForCaller } from '../engine/credentials.js';
 export async function restart(opts: ActionOptions): Promise<number> {
   opts = { ...opts, credentials: credentialsForCaller(opts.credentials) };
   checkDetachFds(opts.keepFds, opts.readyFd);
-  const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
+  const lock = await PidFile.of(opts).lockForStart(opts.startTimeout);
   try {
-    const stopped = await stopLocked(opts);
+    const stopped = await stopLocked(opts, lock.pidFile, lock);
     if (stopped !== EXIT.ok) return stopped;
     return await startLocked(opts, lock);
   } finally {

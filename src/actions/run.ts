@@ -1,8 +1,7 @@
 import { EXIT, usageError } from '../base/errors.js';
 import { warn } from '../base/log.js';
 import { activationCount, activationFds } from '../systemd/notify.js';
-import { claimPidFile, removePidFileIfOwn } from '../pidfile/pidfile.js';
-import { placeOf } from '../pidfile/directory.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import type { ActionOptions } from '../base/types.js';
 import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
 import { superviseForeground } from '../engine/supervise.js';
@@ -19,9 +18,9 @@ export async function run(opts: ActionOptions): Promise<number> {
   }
   // Before anything is claimed or spawned: the fds LISTEN_FDS names must be open here.
   activationFds();
-  const pidFile = opts.defaultPidFile ? undefined : opts.pidFile;
+  const pidFile = opts.defaultPidFile ? undefined : PidFile.of(opts);
   if (pidFile !== undefined) {
-    const claim = await claimPidFile(pidFile, placeOf(opts), opts.startTimeout);
+    const claim = await pidFile.claim(opts.startTimeout);
     if (!claim.claimed) {
       warn(`${opts.name} already running with PID ${claim.pid}`);
       return EXIT.ok;
@@ -43,7 +42,7 @@ export async function run(opts: ActionOptions): Promise<number> {
     end = opts.restart.when === 'no' ? await runForeground(spec) : await superviseForeground({ ...spec, restart: opts.restart });
   } finally {
     // On every way out, a command that never ran (127/126, an unopenable output file) included.
-    if (pidFile !== undefined) removePidFileIfOwn(pidFile, process.pid, placeOf(opts));
+    pidFile?.removeIfOwn(process.pid);
   }
   return exitAs(end, new Map(opts.mapExit));
 }

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { DaemonError, EXIT } from '../base/errors.js';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
-import { lockForStart, runningOrCleared, type PidLock } from '../pidfile/pidfile.js';
-import { placeOf } from '../pidfile/directory.js';
+import { PidFile, type PidLock } from '../pidfile/pidfile.js';
 import { checkDetachFds, launchDetached } from '../engine/detach.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { launchSpecFrom } from './specs.js';
@@ -16,7 +15,7 @@ import { sameCommand, showCommand } from '../options/names.js';
 export async function start(opts: ActionOptions): Promise<number> {
   opts = { ...opts, credentials: credentialsForCaller(opts.credentials) };
   checkDetachFds(opts.keepFds, opts.readyFd);
-  const lock = await lockForStart(opts.pidFile, placeOf(opts), opts.startTimeout);
+  const lock = await PidFile.of(opts).lockForStart(opts.startTimeout);
   try {
     return await startLocked(opts, lock);
   } finally {
@@ -26,7 +25,7 @@ export async function start(opts: ActionOptions): Promise<number> {
 
 /** Start with the pid-file lock already held (restart holds it across stop and start). */
 export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<number> {
-  const running = runningOrCleared(opts.pidFile, placeOf(opts), lock.dir);
+  const running = lock.pidFile.runningOrCleared(lock);
   if (running) {
     warn(`${opts.name} already running with PID ${running.pid}${startedAs(running.pid, opts.command)}`);
     return EXIT.ok;

@@ -1,24 +1,22 @@
 import { EXIT } from '../base/errors.js';
-import { escapeForTerminal, out, warn } from '../base/log.js';
-import { inspectPidFile } from '../pidfile/pidfile.js';
-import { placeOf } from '../pidfile/directory.js';
+import { escapeForTerminal, out, outJson, warn } from '../base/log.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import type { ActionOptions } from '../base/types.js';
 import { collectStatus, statusLine } from '../process/sample.js';
 import { drawTree } from '../process/tree.js';
 
 /** Never writes: a stale pid file is reported (exit 1), not removed. */
 export async function status(opts: ActionOptions): Promise<number> {
-  const state = inspectPidFile(opts.pidFile, placeOf(opts));
+  const state = PidFile.of(opts).inspect();
   if (state.kind !== 'running') {
     if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
-    if (opts.json) out(`${JSON.stringify({ name: opts.name, pid: null, status: 'not running' })}\n`);
+    if (opts.json) outJson({ name: opts.name, pid: null, status: 'not running' });
     else out(`${escapeForTerminal(opts.name)} -- not running\n`);
     return state.kind === 'missing' ? EXIT.notRunning : EXIT.failure;
   }
   const s = await collectStatus(opts.name, state.pid, state.stat, opts.tree);
   if (opts.json) {
-    const sorted = Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1)));
-    out(`${JSON.stringify(sorted)}\n`);
+    outJson(s);
   } else {
     out(`${statusLine(s)}\n`);
     if (s.tree) {

@@ -1,19 +1,19 @@
 import { EXIT } from '../base/errors.js';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
-import { lockPidFile, removePidFileIfOwn, runningOrCleared } from '../pidfile/pidfile.js';
-import { placeOf } from '../pidfile/directory.js';
+import { PidFile, type PidLock } from '../pidfile/pidfile.js';
 import type { ActionOptions } from '../base/types.js';
 import { assertMaySignal, stopProcess } from '../process/stopping.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {
   // No pid file (and no lock file): nothing to stop, and nothing is created to say so.
-  const lock = await lockPidFile(opts.pidFile, placeOf(opts), false, opts.stopTimeout, false, true);
+  const pidFile = PidFile.of(opts);
+  const lock = await pidFile.lockIfPidFile(opts.stopTimeout);
   if (lock === 'no-pid-file') {
     warn(`${opts.name} is not running`);
     return EXIT.ok;
   }
   try {
-    const code = await stopLocked(opts);
+    const code = await stopLocked(opts, pidFile, lock);
     // The pid file gone (stopped, or stale and cleared): its lock file goes too, still locked.
     lock?.removeIfNoPidFile();
     return code;
@@ -22,9 +22,12 @@ export async function stop(opts: ActionOptions): Promise<number> {
   }
 }
 
-/** Stop, with the pid-file lock already held by the caller (restart holds it across both). */
-export async function stopLocked(opts: ActionOptions): Promise<number> {
-  const running = runningOrCleared(opts.pidFile, placeOf(opts));
+/**
+ * Stop, with the pid-file lock already held by the caller (restart holds it across both); no lock
+ * where locking is impossible.
+ */
+export async function stopLocked(opts: ActionOptions, pidFile: PidFile, lock: PidLock | undefined): Promise<number> {
+  const running = pidFile.runningOrCleared(lock);
   if (!running) {
     warn(`${opts.name} is not running`);
     return EXIT.ok;
@@ -43,7 +46,7 @@ export async function stopLocked(opts: ActionOptions): Promise<number> {
     throw err;
   });
   if (result.stopped) {
-    removePidFileIfOwn(opts.pidFile, running.pid, placeOf(opts));
+    pidFile.removeIfOwn(running.pid, lock);
     out('OK\n');
     if (result.killed) {
       warn(`${opts.name} (PID ${running.pid}) did not stop in ${opts.stopTimeout} s and was killed with SIGKILL`);

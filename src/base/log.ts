@@ -36,6 +36,12 @@ export function escapeForTerminal(text: string): string {
 }
 
 export const out = (text: string): void => write(1, text);
+
+const sortedKeys = (row: object): object => Object.fromEntries(Object.entries(row).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** `--json`: one line on stdout, each object's keys (or each row's, for a list) in order. */
+export const outJson = (value: object): void =>
+  out(`${JSON.stringify(Array.isArray(value) ? value.map(sortedKeys) : sortedKeys(value))}\n`);
 // A WARNING or ERROR is one line: every name, path and value in it is shown escaped.
 export const warn = (message: string): void => write(2, `WARNING: ${escapeForTerminal(message)}\n`);
 export const error = (message: string): void => write(2, `ERROR: ${escapeForTerminal(message)}\n`);

@@ -107,7 +107,6 @@ const FD_CLOEXEC = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const EWOULDBLOCK = 11;
-const ECHILD = 10;
 const EINTR = 4;
 const SYS_pidfd_open = 434;
 const SYS_pidfd_send_signal = 424;
@@ -127,7 +126,7 @@ export function isChildSubreaper(): boolean {
   return c !== null && c.prctlGetInt(PR_GET_CHILD_SUBREAPER, value, 0, 0, 0) === 0 && value[0] !== 0;
 }
 
-export type WaitResult =
+type WaitResult =
   | { state: 'running' }
   | { state: 'not-child' }
   | { state: 'exited'; code: number }
@@ -148,8 +147,17 @@ export function waitPidNoHang(pid: number): WaitResult {
     }
     const errno = c.errno();
     if (errno === EINTR) continue;
-    if (errno === ECHILD) return { state: 'not-child' };
+    // ECHILD (not our child, or reaped already) and anything else: nothing to wait for here.
     return { state: 'not-child' };
+  }
+}
+
+/** The fds open in this process (from /proc/self/fd), or undefined where that cannot be read. */
+export function openFds(): number[] | undefined {
+  try {
+    return readdirSync('/proc/self/fd').map(Number);
+  } catch {
+    return undefined;
   }
 }
 
@@ -171,12 +179,8 @@ export function setCloseOnExec(fd: number): boolean {
 export function execInPlace(file: string, argv: string[], env: NodeJS.ProcessEnv, keep: number[]): string {
   const c = load();
   if (c === null) return loadError ?? 'native calls are unavailable';
-  let fds: number[];
-  try {
-    fds = readdirSync('/proc/self/fd').map(Number);
-  } catch (err) {
-    return `cannot list open fds: ${(err as Error).message}`;
-  }
+  const fds = openFds();
+  if (fds === undefined) return 'cannot list open fds: /proc/self/fd is unreadable';
   for (const fd of fds) {
     const flags = c.fcntl(fd, F_GETFD);
     if (flags < 0) continue;

@@ -19,7 +19,7 @@ const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const MAX_LINKS = 40;
 
 /** Who may own what is on the path. */
-export interface PathTrust {
+interface PathTrust {
   /** The daemon's --user: its directories may be walked, and what is in them is the user's. */
   userUid?: number;
 }
@@ -35,7 +35,7 @@ export interface CreateRule {
  * The last level judged by the caller's own rule instead of the path's (the default pid directory
  * must be the caller's alone): a symlink there is refused, never followed.
  */
-export type FinalRule = (st: Stats) => string | undefined;
+type FinalRule = (st: Stats) => string | undefined;
 
 /** An open, checked directory: files in it are reached by name through `at()`. */
 export interface WalkedDir {
@@ -61,7 +61,7 @@ export class WalkError extends Error {
   }
 }
 
-export const atFd = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
+const atFd = (fd: number, name: string): string => `/proc/self/fd/${fd}/${name}`;
 
 /** The uid this process runs as (root, or the ordinary user who called). */
 export const callerUid = (): number => process.getuid?.() ?? 0;
@@ -82,9 +82,16 @@ function distrust(st: Stats, trust: PathTrust): string | undefined {
   return undefined;
 }
 
-/** "not root", or "not uid 1000 or root". */
+/** Owners whose files may be trusted: root, the caller, and the daemon's own user. */
+export function ownersTrusted(trust: PathTrust): Set<number> {
+  const owners = new Set([0, callerUid()]);
+  if (trust.userUid !== undefined) owners.add(trust.userUid);
+  return owners;
+}
+
+/** How an untrusted owner is named in a refusal: "not root", or "not uid 1000 or root". */
 export function expectedOwners(trust: PathTrust): string {
-  const uids = [...new Set([callerUid(), trust.userUid])].filter((u): u is number => u !== undefined && u !== 0);
+  const uids = [...ownersTrusted(trust)].filter((u) => u !== 0);
   return uids.length === 0 ? 'not root' : `not ${uids.map((u) => `uid ${u}`).join(', ')} or root`;
 }
 

@@ -1,6 +1,13 @@
 // The shapes every layer shares: the options an action runs with, and what a launch needs. This
 // module imports nothing, so any module may import it without pulling in another layer.
 
+/**
+ * A promise that never settles: what a wait that can no longer end its own way waits on (a
+ * readiness condition that cannot be met waits for the window's end; a way out that came too late,
+ * for the exit already under way).
+ */
+export const NEVER: Promise<never> = new Promise<never>(() => {});
+
 export const ACTIONS = ['start', 'stop', 'restart', 'status', 'reload', 'run', 'list'] as const;
 export type Action = (typeof ACTIONS)[number];
 

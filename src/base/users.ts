@@ -1,7 +1,7 @@
 // User and group names to ids, from /etc/passwd and /etc/group (numbers are taken as they are).
 import { readFileSync } from 'node:fs';
 
-export interface UserEntry {
+interface UserEntry {
   name: string | undefined;
   uid: number;
   gid: number | undefined;

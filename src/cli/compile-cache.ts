@@ -18,7 +18,7 @@ import { missingLevels, nearestExisting } from './make-dirs.js';
 
 type WithCompileCache = typeof module & { enableCompileCache?: (dir: string) => unknown };
 
-export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : env.HOME && isAbsolute(env.HOME) ? join(env.HOME, '.cache') : undefined;
   return base === undefined ? undefined : join(base, 'daemonocle');
 }

@@ -1,14 +1,19 @@
 // Checks the command before anything is spawned, so "not found" is a clear one-line reason
-// rather than an exit code 127 seen in the startup window.
+// rather than an exit code 127 seen in the startup window. Each refusal carries the exit code the
+// shell and tini give it (`run` exits with it): 127 when there is no such command, 126 when there
+// is one that cannot be run.
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { DaemonError, reason } from '../base/errors.js';
+
+const NOT_FOUND = 127;
+const NOT_RUNNABLE = 126;
 
 /** The argv to execute: relative paths made absolute (the daemon's cwd differs from ours). */
 export function resolveCommand(argv: string[], env: NodeJS.ProcessEnv, callerCwd = process.cwd()): string[] {
   const [command, ...args] = argv;
   if (command === undefined || command === '') {
-    throw new DaemonError('command-unusable', 'No command given');
+    throw new DaemonError('command-unusable', 'No command given', { exitCode: NOT_RUNNABLE });
   }
   if (command.includes('/')) {
     const path = isAbsolute(command) ? command : resolve(callerCwd, command);
@@ -23,10 +28,12 @@ export function resolveCommand(argv: string[], env: NodeJS.ProcessEnv, callerCwd
       checkExecutable(command, path);
       return [command, ...args];
     } catch (err) {
-      if (!firstProblem && (err as DaemonError).message.includes('permission denied')) firstProblem = err as DaemonError;
+      // One there but not runnable by us (EACCES) is what to report, not the PATH's misses.
+      const cause = (err as DaemonError).cause as NodeJS.ErrnoException | undefined;
+      if (!firstProblem && cause?.code === 'EACCES') firstProblem = err as DaemonError;
     }
   }
-  throw firstProblem ?? new DaemonError('command-unusable', `Cannot run ${command}: command not found in PATH`);
+  throw firstProblem ?? new DaemonError('command-unusable', `Cannot run ${command}: command not found in PATH`, { exitCode: NOT_FOUND });
 }
 
 function checkExecutable(command: string, path: string): void {
@@ -34,13 +41,16 @@ function checkExecutable(command: string, path: string): void {
   try {
     isDir = statSync(path).isDirectory();
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : reason(err);
-    throw new DaemonError('command-unusable', `Cannot run ${command}: ${why}`, { cause: err });
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new DaemonError('command-unusable', `Cannot run ${command}: ${missing ? 'no such file' : reason(err)}`, {
+      exitCode: missing ? NOT_FOUND : NOT_RUNNABLE,
+      cause: err,
+    });
   }
-  if (isDir) throw new DaemonError('command-unusable', `Cannot run ${command}: it is a directory`);
+  if (isDir) throw new DaemonError('command-unusable', `Cannot run ${command}: it is a directory`, { exitCode: NOT_RUNNABLE });
   try {
     accessSync(path, constants.X_OK);
   } catch (err) {
-    throw new DaemonError('command-unusable', `Cannot run ${command}: permission denied (not executable)`, { cause: err });
+    throw new DaemonError('command-unusable', `Cannot run ${command}: permission denied (not executable)`, { exitCode: NOT_RUNNABLE, cause: err });
   }
 }

@@ -7,17 +7,16 @@
 // can therefore waitpid() it for the exit status of an early death. The subshell writes the pid
 // file atomically *before* exec'ing the command, so a caller killed at any moment (even SIGKILL)
 // leaves a tracked daemon or none. When the caller exits the daemon moves on to init.
-import { closeSync, existsSync, fstatSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readSync, unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { DaemonError, reason, usageError } from '../base/errors.js';
 import { escapeForTerminal } from '../base/log.js';
-import { isCloseOnExec, setChildSubreaper, setCloseOnExec } from '../base/native.js';
-import { createTempIn, removeIfOwnIn, type PidLock } from '../pidfile/pidfile.js';
-import { basename } from 'node:path';
+import { isCloseOnExec, openFds, setChildSubreaper, setCloseOnExec } from '../base/native.js';
+import type { PidLock } from '../pidfile/pidfile.js';
 import { NotifyServer } from '../systemd/notify.js';
 import type { StartProgress } from '../base/progress.js';
-import type { LaunchSpec, Probe } from '../base/types.js';
+import { NEVER, type LaunchSpec, type Probe } from '../base/types.js';
 import { resolveCommand } from './command.js';
 import { withCredentials } from './credentials.js';
 import { probeLabel, waitForProbes } from './probes.js';
@@ -25,10 +24,7 @@ import { spawnProcess, type Spawned } from './spawn.js';
 import { readPid, watchStartupWindow } from './startup-window.js';
 import { newlineOn } from './ready-fd.js';
 
-/** What a readiness condition that can no longer be met waits on: the window's end. */
-const NEVER = new Promise<never>(() => {});
-
-export type StartOutcome =
+type StartOutcome =
   | { ok: true; pid: number }
   /** died: the command exited or was killed inside the startup window. */
   | { ok: false; pid: number | undefined; message: string; startupStderr: string; died?: boolean };
@@ -36,10 +32,10 @@ export type StartOutcome =
 const STARTUP_STDERR_LIMIT = 64 * 1024;
 
 /** The session leader's script (sh/session-leader.sh, shipped in the package). */
-export const SESSION_LEADER_SCRIPT = fileURLToPath(new URL('../../sh/session-leader.sh', import.meta.url));
+const SESSION_LEADER_SCRIPT = fileURLToPath(new URL('../../sh/session-leader.sh', import.meta.url));
 
 /** bash in POSIX mode (no BASH_ENV) when present, for closing fds above 9; else the system sh. */
-export function sessionShell(): string[] {
+function sessionShell(): string[] {
   const bash = ['/bin/bash', '/usr/bin/bash'].find((p) => existsSync(p));
   return bash ? [bash, '--posix'] : ['/bin/sh'];
 }
@@ -72,14 +68,7 @@ function startupStderr(reader: number | undefined, offset: number, credentials: 
 
 /** fds inherited without close-on-exec would leak into every child: mark all but the kept ones. */
 function sealInheritedFds(keep: number[]): void {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc/self/fd');
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    const fd = Number(entry);
+  for (const fd of openFds() ?? []) {
     if (fd > 2 && !keep.includes(fd) && isCloseOnExec(fd) === false) setCloseOnExec(fd);
   }
 }
@@ -94,13 +83,13 @@ export async function launchDetached(spec: LaunchSpec, lock: PidLock, progress?:
   const command = resolveCommand(spec.argv, spec.env);
   const readyFd = spec.readiness.kind === 'wait' ? spec.readiness.readyFd : undefined;
   checkDetachFds(spec.keepFds, readyFd);
-  const tmp = createTempIn(lock.dir, spec.pidFile);
+  const tmp = lock.createTemp();
   const fds = helperFds([...spec.keepFds, ...(readyFd === undefined ? [] : [readyFd])], lock, tmp);
   const notify = openNotify(spec, progress);
   try {
     const subreaping = setChildSubreaper();
     sealInheritedFds(spec.keepFds);
-    const leader = spawnSessionLeader(spec, command, fds, readyFd, notify);
+    const leader = spawnSessionLeader(spec, lock, command, fds, readyFd, notify);
     try {
       return await awaitStartup(spec, lock, leader, fds.pipe, readyFd, notify, subreaping, progress);
     } finally {
@@ -158,11 +147,11 @@ function helperFds(taken: number[], lock: PidLock, tmp: { fd: number; name: stri
 }
 
 /** sh/session-leader.sh in a new session: positional arguments only (see the script's header). */
-function spawnSessionLeader(spec: LaunchSpec, command: string[], fds: HelperFds, readyFd: number | undefined, notify: Notify): Spawned {
+function spawnSessionLeader(spec: LaunchSpec, lock: PidLock, command: string[], fds: HelperFds, readyFd: number | undefined, notify: Notify): Spawned {
   const ready = readyFd === undefined ? [] : [readyFd];
   const kept = [fds.lock.at, ...spec.keepFds, ...ready];
   const umask = spec.umask.toString(8).padStart(3, '0');
-  const args = [String(fds.dir.at), String(fds.tmp.at), fds.tmp.name, basename(spec.pidFile), umask, String(fds.pipe), String(fds.lock.at), kept.join(' ')];
+  const args = [String(fds.dir.at), String(fds.tmp.at), fds.tmp.name, lock.pidFile.name, umask, String(fds.pipe), String(fds.lock.at), kept.join(' ')];
   return spawnProcess({
     argv: [...sessionShell(), SESSION_LEADER_SCRIPT, ...args, ...finalArgv(spec, command)],
     cwd: spec.cwd,
@@ -197,7 +186,7 @@ async function awaitStartup(
 ): Promise<StartOutcome> {
   const stderrSince = () => startupStderr(leader.stderrReader, leader.stderrOffset, spec.credentials);
   const failed = (pid: number | undefined, message: string): Extract<StartOutcome, { ok: false }> => {
-    if (pid !== undefined) removeIfOwnIn(lock.dir, spec.pidFile, pid);
+    if (pid !== undefined) lock.pidFile.removeIfOwn(pid, lock);
     return { ok: false, pid, message, startupStderr: stderrSince() };
   };
   const leaderExit = new Promise<void>((resolve) => {

@@ -73,13 +73,12 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   return exitStatus(death, forwarding.forwarded);
 }
 
-/** The command must exist and be runnable: the shell's and tini's 127 (not found) and 126. */
+/** The command must exist and be runnable: the shell's and tini's 127 (not found) and 126 (engine/command.ts decides). */
 export function checkCommand(spec: ForegroundSpec): string[] {
   try {
     return resolveCommand(spec.argv, spec.env);
   } catch (err) {
-    const notFound = err instanceof DaemonError && /not found|no such file/.test(err.message);
-    throw new DaemonError('command-unusable', (err as Error).message, { exitCode: notFound ? 127 : 126, cause: err });
+    throw new DaemonError('command-unusable', (err as Error).message, { exitCode: err instanceof DaemonError ? err.exitCode : 126, cause: err });
   }
 }
 

@@ -11,7 +11,7 @@ import { FORWARDED, FROM_TERMINAL, STOPPING } from '../base/signals.js';
 import type { Rewrite } from '../base/types.js';
 import type { SystemdBridge } from '../systemd/wrapper.js';
 
-export interface ForwardingSpec {
+interface ForwardingSpec {
   name: string;
   signalGroup: boolean;
   /** The wrapper holds a terminal: what it sends to its whole foreground job goes to CMD's whole group. */

@@ -48,7 +48,7 @@ function reapPass(owned: (pid: number) => boolean): number {
  * atomic snapshot (the kernel may skip a child that changes during the read), and SIGCHLDs
  * coalesce, so passes repeat until one finds nothing: no zombie is left for a signal that never comes.
  */
-export function reapOrphans(owned: (pid: number) => boolean): number {
+function reapOrphans(owned: (pid: number) => boolean): number {
   let total = 0;
   for (let n = reapPass(owned); n > 0; n = reapPass(owned)) total += n;
   return total;

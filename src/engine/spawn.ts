@@ -8,13 +8,12 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync } fr
 import { basename, dirname, resolve } from 'node:path';
 import { DaemonError, reason } from '../base/errors.js';
 import { clearNonBlocking } from '../base/native.js';
-import { expectedOwner, trustedOwners } from '../pidfile/directory.js';
-import { walkDir, WalkError, type WalkedDir } from '../base/safe-path.js';
+import { expectedOwners, ownersTrusted, walkDir, WalkError, type WalkedDir } from '../base/safe-path.js';
 import type { Credentials } from '../base/types.js';
 import { withCredentials } from './credentials.js';
 import { withInheritedSignals, type InheritedSignals } from './inherited-signals.js';
 
-export interface SpawnRequest {
+interface SpawnRequest {
   argv: string[];
   /** argv[0] as the process sees it, when it differs from the file run. */
   argv0?: string;
@@ -97,7 +96,7 @@ function openOutputFile(path: string, option: string, creds: Credentials, shown 
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ELOOP' && code !== 'EMLINK') throw fail(reason(err), err);
       const link = lstatSync(dir.at(name));
-      if (dir.userControlled || !trustedOwners({ isDefault: false }).has(link.uid)) {
+      if (dir.userControlled || !ownersTrusted({}).has(link.uid)) {
         throw fail(`it is a symbolic link owned by uid ${link.uid}; refusing to follow it`);
       }
       if (links >= MAX_LINKS) throw fail('too many levels of symbolic links');
@@ -108,9 +107,9 @@ function openOutputFile(path: string, option: string, creds: Credentials, shown 
     dir.close();
   }
   const st = fstatSync(fd);
-  if (!trustedOwners({ isDefault: false, uid: creds.uid }).has(st.uid) || st.isDirectory()) {
+  if (!ownersTrusted({ userUid: creds.uid }).has(st.uid) || st.isDirectory()) {
     closeSync(fd);
-    throw fail(st.isDirectory() ? 'it is a directory' : `it is owned by uid ${st.uid}, ${expectedOwner({ isDefault: false, uid: creds.uid })}; refusing to trust it`);
+    throw fail(st.isDirectory() ? 'it is a directory' : `it is owned by uid ${st.uid}, ${expectedOwners({ userUid: creds.uid })}; refusing to trust it`);
   }
   // The daemon writes to it as its stdout: a pipe or a terminal must block as usual.
   if (!st.isFile()) clearNonBlocking(fd);

@@ -21,7 +21,7 @@ export function readPid(stream: NodeJS.ReadableStream | null): Promise<number | 
   });
 }
 
-export type WindowResult = 'ready' | 'window-over' | { death: string };
+type WindowResult = 'ready' | 'window-over' | { death: string };
 
 /**
  * Watches the daemon until the window ends ('window-over'), it says READY=1 ('ready'), or it dies:

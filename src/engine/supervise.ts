@@ -85,7 +85,7 @@ function restartsAfter(policy: RestartPolicy, death: Death): boolean {
   return policy.when === 'on-failure' && (death.signal !== null || death.code !== 0);
 }
 
-export function exitWords({ code, signal }: Death): string {
+function exitWords({ code, signal }: Death): string {
   return signal !== null ? `died of ${signal}` : `exited with code ${code}`;
 }
 

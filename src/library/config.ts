@@ -67,7 +67,7 @@ function describe(value: unknown): string {
   return `${shown} (${value === null ? 'null' : typeof value})`;
 }
 
-export function badOption(option: string, expected: string, value: unknown): TypeError {
+function badOption(option: string, expected: string, value: unknown): TypeError {
   return new TypeError(`Daemon option '${option}' must be ${expected}, got ${describe(value)}`);
 }
 

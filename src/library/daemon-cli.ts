@@ -25,10 +25,10 @@ const BUILT_IN_HELP: [string, string][] = [
 export const LIBRARY_ACTIONS: readonly Action[] = ['start', 'stop', 'restart', 'status', 'reload', 'run'];
 
 /** daemon.cli()'s flags: the registry's options marked `script`. */
-export const FLAGS = CLI_OPTIONS.filter((o) => o.script);
+const FLAGS = CLI_OPTIONS.filter((o) => o.script);
 
 /** What one flag of daemon.cli() means, its default (a Daemon option's flag: that option) and the built-in actions taking it. */
-export function libraryFlag(o: OptionDef & { flag: string }): { flag: string; meaning: string; default: string | undefined; actions: Action[] } {
+function libraryFlag(o: OptionDef & { flag: string }): { flag: string; meaning: string; default: string | undefined; actions: Action[] } {
   return {
     flag: o.arg === undefined ? `--${o.flag}` : `--${o.flag} ${o.arg}`,
     meaning: meaningFor(o),
@@ -54,7 +54,7 @@ export function markdownLibraryFlagTable(): string {
   return ['| flag | actions | meaning | default |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-export type ParsedDaemonCli =
+type ParsedDaemonCli =
   | { kind: 'help' }
   | { kind: 'action'; action: string; args: string[]; overrides: Values };
 

@@ -7,8 +7,7 @@ import { DaemonError, EXIT, usageError } from '../base/errors.js';
 import { escapeForTerminal, out, warn } from '../base/log.js';
 import { userFds } from './kept-fds.js';
 import { credentialsForCaller, dropPrivileges } from '../engine/credentials.js';
-import { claimPidFile, writePidFile } from '../pidfile/pidfile.js';
-import { placeOf } from '../pidfile/directory.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import { defaultPidFile } from '../options/values.js';
 import { readStat } from '../process/proc.js';
 import { assertSupportedPlatform } from '../base/platform.js';
@@ -16,7 +15,7 @@ import { reportError } from '../base/report.js';
 import type { ActionOptions } from '../base/types.js';
 import type { Values } from '../options/resolve.js';
 import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './config.js';
-import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './runtime.js';
+import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, scriptArgv, WORKER_ENV, WorkerRuntime } from './runtime.js';
 import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './daemon-cli.js';
 
 export type { DaemonOptions, ShutdownCallback, Worker } from './config.js';
@@ -220,17 +219,18 @@ export class Daemon<Custom extends string = never> {
     c = { ...c, credentials: credentialsForCaller(c.credentials) };
     // After reload() re-executed this process: same pid, so the pid file is already ours.
     const reexecuted = process.env[RELOAD_ENV] === REEXECUTED;
+    const pidFile = PidFile.of(c);
     delete process.env[RELOAD_ENV];
     if (reexecuted) {
       // Same pid and start time: the pid file still names this process. Rewritten in case it went
       // missing, when this process (dropped to uid) may: one in root's directory stays root's.
       try {
-        writePidFile(c.pidFile, process.pid, readStat(process.pid)!.startTime, placeOf(c));
+        pidFile.write(process.pid, readStat(process.pid)!.startTime);
       } catch {
         // Root's pid file, which a stop by root removes.
       }
     } else {
-      const claim = await claimPidFile(c.pidFile, placeOf(c), c.startTimeout);
+      const claim = await pidFile.claim(c.startTimeout);
       if (!claim.claimed) {
         warn(`${c.name} already running with PID ${claim.pid}`);
         return EXIT.ok;
@@ -270,12 +270,11 @@ function daemonSide(config: DaemonConfig): DaemonConfig | undefined {
 
 /** The detach engine's options for re-running this script as the daemon. */
 function detachedOptions(config: DaemonConfig): ActionOptions {
-  const script = process.argv[1];
-  if (script === undefined) throw new DaemonError('unsupported', 'A detached start needs a script file (process.argv[1])');
+  if (process.argv[1] === undefined) throw new DaemonError('unsupported', 'A detached start needs a script file (process.argv[1])');
   const keepFds = config.closeOpenFiles ? config.keepFds : [...new Set([...config.keepFds, ...userFds()])];
   return {
     ...config,
-    command: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2)],
+    command: scriptArgv(),
     env: { ...process.env, [WORKER_ENV]: config.pidFile, [ORIGIN_CWD_ENV]: process.cwd() },
     readyEndsWindow: true,
     library: true,

@@ -1,16 +1,10 @@
 // Which fds a daemon inherits. With closeOpenFiles: false, the library passes on "the user's" fds:
 // those inherited without close-on-exec, and those opened after daemonocle was loaded, at the same
 // numbers — never Node's own (epoll, eventfd, signal pipes: anon inodes, all close-on-exec).
-import { fstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { isCloseOnExec } from '../base/native.js';
+import { fstatSync, readlinkSync } from 'node:fs';
+import { isCloseOnExec, openFds } from '../base/native.js';
 
-function listFds(): number[] {
-  try {
-    return readdirSync('/proc/self/fd').map(Number).filter((fd) => fd > 2);
-  } catch {
-    return [];
-  }
-}
+const listFds = (): number[] => (openFds() ?? []).filter((fd) => fd > 2);
 
 /** What each fd was when daemonocle loaded: a number reused later for a user's file is the user's. */
 function identity(fd: number): string | undefined {

@@ -1,18 +1,18 @@
 // The worker's side of a library daemon: runs the worker in this process, turns every way out into
-// exactly one shutdown-callback call with SPEC §2's message and code, and reloads in place.
-import { accessSync, constants } from 'node:fs';
+// exactly one shutdown-callback call with the message and code docs/library.md gives ("The worker
+// and the shutdown callback"), and reloads in place.
 import { onExit } from 'signal-exit';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
 import { execInPlace, nativeUnavailableReason } from '../base/native.js';
 import { activationFds, sdNotify, watchdogIntervalMs } from '../systemd/notify.js';
 import { waitForProbes } from '../engine/probes.js';
 import { spawnProcess } from '../engine/spawn.js';
-import { removePidFileIfOwn, writePidFile } from '../pidfile/pidfile.js';
-import { openPidDir, placeOf } from '../pidfile/directory.js';
+import { PidFile } from '../pidfile/pidfile.js';
 import { readStat } from '../process/proc.js';
 import { waitGone } from '../process/stopping.js';
 import { dieOf, signalNumber } from '../base/signals.js';
 import type { DaemonConfig } from './config.js';
+import { NEVER } from '../base/types.js';
 
 export const WORKER_ENV = 'DAEMONOCLE_WORKER';
 export const RELOAD_ENV = 'DAEMONOCLE_RELOAD';
@@ -20,10 +20,13 @@ export const ORIGIN_CWD_ENV = 'DAEMONOCLE_ORIGIN_CWD';
 /** RELOAD_ENV's value in a process that re-executed itself in front. */
 export const REEXECUTED = 'in-place';
 
+/** This script's command line, to run it again: the runtime, its options, the script and its arguments. */
+export const scriptArgv = (): string[] => [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+
 /** Signals that end the worker with `Terminated by SIG (n)`, exit 128+n. */
 const TERMINATING = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
 
-export interface RuntimeContext {
+interface RuntimeContext {
   config: DaemonConfig;
   /** Where READY=1 goes: the waiting `start` (detached) or systemd (foreground); undefined: nowhere. */
   notifySocket: string | undefined;
@@ -56,9 +59,6 @@ const NEXT: Record<Phase['name'], readonly Phase['name'][]> = {
   'handed-over': [],
 };
 
-/** What a way out that came too late waits on: the exit already under way. */
-const NEVER: Promise<never> = new Promise<never>(() => {});
-
 export class WorkerRuntime {
   private phase: Phase = { name: 'starting' };
   private readonly keepAlive = setInterval(() => {}, 1 << 30);
@@ -69,9 +69,11 @@ export class WorkerRuntime {
    * STOPPING=1, RELOADING=1, the watchdog, a clean signal death.
    */
   private readonly underSystemd: boolean;
+  private readonly pidFile: PidFile;
 
   constructor(private readonly ctx: RuntimeContext) {
     this.underSystemd = ctx.inFront && ctx.notifySocket !== undefined;
+    this.pidFile = PidFile.of(ctx.config);
   }
 
   /** Moves to `to` when the phase allows it; false when the daemon is already on another way. */
@@ -197,7 +199,7 @@ export class WorkerRuntime {
   }
 
   private releasePidFile(): void {
-    if (this.phase.name !== 'handed-over') removePidFileIfOwn(this.ctx.config.pidFile, process.pid, placeOf(this.ctx.config));
+    if (this.phase.name !== 'handed-over') this.pidFile.removeIfOwn(process.pid);
   }
 
   /** Restart in place, the same argv and env; this process ends with `Shutting down for reload`. */
@@ -210,29 +212,13 @@ export class WorkerRuntime {
     // detached daemon hands over to a new process, which must rewrite the pid file; one that cannot
     // (dropped to uid, its pid file in root's directory: the default /run/daemonocle) re-executes
     // in place instead, keeping its pid, so the pid file root wrote stays true.
-    if (nativeUnavailableReason() === undefined && (this.ctx.inFront || !this.mayRewritePidFile())) return this.reexecute();
-    if (!this.mayRewritePidFile()) {
+    const mayRewrite = this.pidFile.mayRewrite();
+    if (nativeUnavailableReason() === undefined && (this.ctx.inFront || !mayRewrite)) return this.reexecute();
+    if (!mayRewrite) {
       error(`Cannot reload ${this.ctx.config.name}: it cannot rewrite its pid file ${this.ctx.config.pidFile}, and cannot re-execute in place (${nativeUnavailableReason()}); it keeps running`);
       return NEVER;
     }
     return this.handOver();
-  }
-
-  /** Whether this process may replace its pid file: a new one in its directory, renamed into place. */
-  private mayRewritePidFile(): boolean {
-    const { config } = this.ctx;
-    try {
-      const dir = openPidDir(config.pidFile, placeOf(config), false);
-      if (dir === undefined) return false;
-      try {
-        accessSync(dir.at('.'), constants.W_OK | constants.X_OK);
-        return true;
-      } finally {
-        dir.close();
-      }
-    } catch {
-      return false;
-    }
   }
 
   /**
@@ -249,7 +235,7 @@ export class WorkerRuntime {
       [ORIGIN_CWD_ENV]: this.ctx.originCwd,
     };
     const { child, started } = spawnProcess({
-      argv: [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+      argv: scriptArgv(),
       cwd: this.ctx.originCwd,
       env,
       stdin: 'inherit',
@@ -264,7 +250,7 @@ export class WorkerRuntime {
     }
     if (!this.transition({ name: 'handed-over' })) return NEVER;
     child.unref();
-    writePidFile(config.pidFile, child.pid, st.startTime, placeOf(config));
+    this.pidFile.write(child.pid, st.startTime);
     return this.leave('Shutting down for reload', 0, 0);
   }
 
@@ -297,8 +283,7 @@ export class WorkerRuntime {
     } catch {
       // Relative paths in argv may then fail; execve reports it below.
     }
-    const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
-    const failure = execInPlace(process.execPath, argv, env, [...config.keepFds, ...activationFdsOrNone()]);
+    const failure = execInPlace(process.execPath, scriptArgv(), env, [...config.keepFds, ...activationFdsOrNone()]);
     error(`Reloading ${config.name} failed: ${failure}`);
     this.releasePidFile();
     process.exit(1);
@@ -315,12 +300,12 @@ export class WorkerRuntime {
       error(message);
       // The old process still runs: the pid file goes back to naming it, so nothing is untracked.
       const old = readStat(oldPid);
-      if (old !== null) writePidFile(config.pidFile, oldPid, old.startTime, placeOf(config));
+      if (old !== null) this.pidFile.write(oldPid, old.startTime);
       this.transition({ name: 'handed-over' });
       this.callCallbackSync(message, 1);
       process.exit(1);
     }
-    writePidFile(config.pidFile, process.pid, self.startTime, placeOf(config));
+    this.pidFile.write(process.pid, self.startTime);
     out(`Reloading ${escapeForTerminal(config.name)} ... OK\n`);
   }
 }

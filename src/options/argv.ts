@@ -18,13 +18,13 @@ type FlagDef = OptionDef & { flag: string };
 /** The option that names what a stray word before '--' most likely was meant for. */
 const STRAY_WORD_OPTION: Partial<Record<Action, string>> = { list: 'pid-dir' };
 
-export type ParsedCli =
+type ParsedCli =
   | { kind: 'help'; action: Action | undefined }
   | { kind: 'version' }
   | { kind: 'action'; action: Action; options: ActionOptions };
 
 /** The parseArgs configuration for a set of options, with -h/--help (and -v/--version; parseCli maps -V too). */
-export function parseArgsConfig(options: readonly FlagDef[], withVersion: boolean): ParseArgsConfig['options'] {
+function parseArgsConfig(options: readonly FlagDef[], withVersion: boolean): ParseArgsConfig['options'] {
   const config: NonNullable<ParseArgsConfig['options']> = {};
   for (const o of options) config[o.flag] = { type: o.arg === undefined ? 'boolean' : 'string', multiple: o.multiple ?? false };
   config.help = { type: 'boolean', short: 'h' };

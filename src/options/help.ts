@@ -58,7 +58,7 @@ export function row(left: string, text: string): string {
  * Help rows. For one action: its own meaning and default. Without one (the general help): the
  * meaning and default for each action (of `among`) that takes it.
  */
-export function optionRows(options: readonly (OptionDef & { flag: string })[], action?: Action, among?: readonly Action[]): string {
+function optionRows(options: readonly (OptionDef & { flag: string })[], action?: Action, among?: readonly Action[]): string {
   return options
     .map((o) => {
       if (action !== undefined) return row(flagText(o), helpLine(o, action));

@@ -21,7 +21,7 @@ import {
 
 type JsType = 'string' | 'number' | 'boolean' | 'function' | 'array';
 
-export interface KindDef {
+interface KindDef {
   /** Types a Daemon option of this kind may have. */
   library: readonly JsType[];
   /** "must be ..." in a Daemon option's TypeError. */

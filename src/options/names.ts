@@ -1,4 +1,4 @@
-// The name a command gets when --name is not given (SPEC §1), and how a running daemon's command
+// The name a command gets when --name is not given (docs/cli.md, `--name`), and how a running daemon's command
 // line compares with a requested one.
 //
 // A command's name is its basename (`sleep`, `kill-self.js`, `nginx`), except for an interpreter
@@ -197,7 +197,7 @@ function target(args: string[], syntax: Syntax): Target {
 const usable = (name: string): boolean => name !== '' && name !== '.' && name !== '..' && !/[/\n\0]/.test(name);
 
 /**
- * The default name of a command (SPEC §1), or undefined without one. workDir resolves a script
+ * The default name of a command (docs/cli.md, `--name`), or undefined without one. workDir resolves a script
  * given as a directory (`node .` with --work-dir /srv/app -> app).
  */
 export function defaultName(command: string[], workDir = '/'): string | undefined {

@@ -1,8 +1,8 @@
 // The one option table. Each entry is one option: its CLI flag, its library name, the kind of
 // value it takes, its default, the actions it changes, and its help line. The CLI's parseArgs
 // configuration, which action accepts what, both help texts, the Daemon constructor's known keys
-// and TypeErrors, and daemon.cli()'s flags are all generated from it (see cli.ts, help.ts,
-// library.ts). docs/cli.md's option table is generated from it too (npm run docs:options).
+// and TypeErrors, and daemon.cli()'s flags are all generated from it (see argv.ts, help.ts,
+// library/config.ts, library/daemon-cli.ts). docs/cli.md's option table is generated from it too (npm run docs:options).
 import { SIGHUP } from '../base/signals.js';
 import { ACTIONS, type Action } from '../base/types.js';
 import type { Kind } from './kinds.js';
@@ -37,7 +37,7 @@ export interface OptionDef {
   per?: Partial<Record<Action, PerAction>>;
 }
 
-export interface PerAction {
+interface PerAction {
   meaning?: string;
   /** The default as the help shows it for this action. */
   default?: string;
@@ -206,10 +206,6 @@ export const OPTIONS: readonly OptionDef[] = [
 
 export const CLI_OPTIONS = OPTIONS.filter((o): o is OptionDef & { flag: string } => o.flag !== undefined);
 export const LIBRARY_OPTIONS = OPTIONS.filter((o) => o.library);
-
-export function optionByFlag(flag: string): (OptionDef & { flag: string }) | undefined {
-  return CLI_OPTIONS.find((o) => o.flag === flag);
-}
 
 export const acceptedBy = (action: Action): (OptionDef & { flag: string })[] => CLI_OPTIONS.filter((o) => o.actions.includes(action));
 

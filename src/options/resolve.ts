@@ -8,7 +8,7 @@ import { defaultPidFile, nameFromPidFile, resolveCredentials } from './values.js
 
 export type Values = Record<string, unknown>;
 
-export interface Derivation {
+interface Derivation {
   /** The command after '--' (the CLI) or none (the library). */
   command: string[];
   /** The name when none is given and there is no command: the library's script name. */

@@ -101,7 +101,7 @@ export function resolveCredentials(user: string | undefined, group: string | und
   return creds;
 }
 
-/** The pid file used when none is given (SPEC §1), for a caller running as uid (default: this process's). */
+/** The pid file used when none is given (docs/pid-files.md), for a caller running as uid (default: this process's). */
 export function defaultPidFile(name: string, env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string {
   if (uid === 0) return join('/run/daemonocle', `${name}.pid`);
   const runtime = env.XDG_RUNTIME_DIR;
@@ -112,7 +112,7 @@ export function defaultPidFile(name: string, env: NodeJS.ProcessEnv = process.en
 /** path made absolute against base (default: this process's cwd). */
 export const absolute = (path: string, base?: string): string => (base === undefined ? resolve(path) : resolve(base, path));
 
-export function nonEmpty(option: string, value: string): string {
+function nonEmpty(option: string, value: string): string {
   if (value === '') throw usageError(`${option} needs a non-empty path`);
   return value;
 }

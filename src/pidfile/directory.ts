@@ -3,7 +3,7 @@
 import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { DaemonError, EXIT } from '../base/errors.js';
-import { callerUid, walkDir, WalkError, type CreateRule, type WalkedDir } from '../base/safe-path.js';
+import { callerUid, expectedOwners, ownersTrusted, walkDir, WalkError, type CreateRule, type WalkedDir } from '../base/safe-path.js';
 
 /** Where a pid file lives, as far as trust goes. */
 export interface PidPlace {
@@ -17,25 +17,12 @@ export interface PidPlace {
   gid?: number;
 }
 
-export const ANY_PLACE: PidPlace = { isDefault: false };
-
-export function placeOf(opts: { defaultPidFile: boolean; credentials: { uid: number | undefined; gid: number | undefined } }): PidPlace {
-  return { isDefault: opts.defaultPidFile, uid: opts.credentials.uid, gid: opts.credentials.gid };
-}
-
 
 /** Owners whose files and directories may be trusted: root, the caller, and the daemon's own user. */
-export function trustedOwners(place: PidPlace): Set<number> {
-  const owners = new Set([0, callerUid()]);
-  if (place.uid !== undefined) owners.add(place.uid);
-  return owners;
-}
+export const trustedOwners = (place: PidPlace): Set<number> => ownersTrusted({ userUid: place.uid });
 
 /** How an untrusted owner is named in a refusal: "not root", or "not uid 1000 or root". */
-export function expectedOwner(place: PidPlace): string {
-  const names = [...trustedOwners(place)].filter((uid) => uid !== 0).map((uid) => `uid ${uid}`);
-  return names.length === 0 ? 'not root' : `not ${names.join(', ')} or root`;
-}
+export const expectedOwner = (place: PidPlace): string => expectedOwners({ userUid: place.uid });
 
 function unusable(message: string): DaemonError {
   return new DaemonError('pidfile-unusable', message, { exitCode: EXIT.unknownStatus });

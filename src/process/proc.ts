@@ -36,9 +36,9 @@ export interface ProcStat {
 }
 
 /** USER_HZ: fixed at 100 for userspace on every mainstream Linux architecture. */
-export const CLOCK_TICKS = 100;
+const CLOCK_TICKS = 100;
 
-export function parseStat(text: string): ProcStat | null {
+function parseStat(text: string): ProcStat | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
@@ -76,7 +76,7 @@ export function isGone(stat: ProcStat | null): boolean {
 let bootTimeCache: number | undefined;
 
 /** Boot time in seconds since the epoch (/proc/stat btime). */
-export function bootTime(): number {
+function bootTime(): number {
   if (bootTimeCache === undefined) {
     const m = /^btime (\d+)$/m.exec(readProcText('/proc/stat'));
     bootTimeCache = m ? Number(m[1]) : 0;
@@ -132,7 +132,7 @@ export function daemonAndGroup(pid: number, pgrp: number): number[] {
 export const cpuTimeMs = (st: ProcStat): number => ((st.utime + st.stime) * 1000) / CLOCK_TICKS;
 
 /** pid and all its ancestors up to (and including) PID 1, by parent, now; just pid once it is gone. */
-export function lineage(pid: number): Set<number> {
+function lineage(pid: number): Set<number> {
   const seen = new Set<number>();
   for (let at = pid; at > 0 && !seen.has(at); ) {
     seen.add(at);

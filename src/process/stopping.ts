@@ -7,19 +7,18 @@ import { pidfdOpen, pidfdSendSignal, waitReadable } from '../base/native.js';
 import { daemonAndGroup, isGone, readProcText, readStat, type ProcStat } from './proc.js';
 import { SIGKILL, SIGTERM } from '../base/signals.js';
 
-export interface StopRequest {
+interface StopRequest {
   pid: number;
   /** The stat read when the pid file was checked: the signal goes only to that same process. */
   stat: ProcStat;
   signalGroup: boolean;
   timeoutSeconds: number;
   force: boolean;
-  signal?: number;
 }
 
-export type StopResult =
+type StopResult =
   | { stopped: true; killed: boolean }
-  | { stopped: false; reason: 'timeout' | 'vanished-before-signal' };
+  | { stopped: false; reason: 'timeout' };
 
 /** After SIGKILL, how long to wait for the kernel to finish the process. */
 const KILL_WAIT_MS = 5000;
@@ -62,14 +61,13 @@ function deliver(pid: number, pidfd: number, stat: ProcStat, signal: number, gro
 
 /** Sends signal to the daemon (or its group) and waits for it (and its group) to be gone. */
 export async function stopProcess(req: StopRequest): Promise<StopResult> {
-  const signal = req.signal ?? SIGTERM;
   const pidfd = pidfdOpen(req.pid);
   try {
     // The pidfd pins the process: checking identity after opening it closes the reuse race.
     if (!samePid(req.pid, req.stat)) return { stopped: true, killed: false };
     const targets = () => (req.signalGroup ? daemonAndGroup(req.pid, req.stat.pgrp) : [req.pid]);
     const send = (sig: number) => deliver(req.pid, pidfd, req.stat, sig, req.signalGroup);
-    send(signal);
+    send(SIGTERM);
     const left = await waitGone(targets(), req.timeoutSeconds * 1000, { pid: req.pid, fd: pidfd });
     if (left.length === 0) return { stopped: true, killed: false };
     if (!req.force) return { stopped: false, reason: 'timeout' };

@@ -43,7 +43,7 @@ function childrenByParent(table: Map<number, ProcStat>): Map<number, number[]> {
 }
 
 /** The command line as `ps -o args` shows it: argv joined by spaces (UTF-8), else [comm]. */
-export function commandLine(pid: number, comm: string): string {
+function commandLine(pid: number, comm: string): string {
   try {
     const raw = Buffer.from(readProcText(`/proc/${pid}/cmdline`), 'latin1').toString('utf8');
     const args = raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
@@ -54,7 +54,7 @@ export function commandLine(pid: number, comm: string): string {
   return `[${comm}]`;
 }
 
-export interface Figures {
+interface Figures {
   cpu: Map<number, number>;
   memory: Map<number, number>;
 }

@@ -1,10 +1,10 @@
 // sd_notify: the client (send KEY=VALUE lines to $NOTIFY_SOCKET) and a small server the detach
 // engine binds so a daemon can say READY=1 to the `start` that is waiting for it. Node has no
 // AF_UNIX datagram sockets, hence the native layer.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { DaemonError } from '../base/errors.js';
 import { warn } from '../base/log.js';
-import { bindDatagram, closeFd, receiveDatagram, sendDatagram, shutdownSocket, waitReadable, type Datagram } from '../base/native.js';
+import { bindDatagram, closeFd, openFds, receiveDatagram, sendDatagram, shutdownSocket, waitReadable, type Datagram } from '../base/native.js';
 import { isDescendantOf } from '../process/proc.js';
 
 /** Sends one notification (e.g. "READY=1\nSTATUS=up"). False when there is no socket or it failed. */
@@ -53,12 +53,7 @@ export function activationCount(env: NodeJS.ProcessEnv = process.env, pid: numbe
 export function activationFds(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): number[] {
   const count = activationCount(env, pid);
   if (count === 0) return [];
-  let open: Set<number>;
-  try {
-    open = new Set(readdirSync('/proc/self/fd').map(Number));
-  } catch {
-    open = new Set();
-  }
+  const open = new Set(openFds() ?? []);
   // At most open.size + 1 steps: a count beyond the open fds stops at the first missing one.
   for (let fd = 3; fd < 3 + count; fd++) {
     if (!open.has(fd) || isAnonymousInode(fd)) {
@@ -81,7 +76,7 @@ function isAnonymousInode(fd: number): boolean {
 
 export type NotifyFields = Record<string, string>;
 
-export function parseNotify(payload: Buffer): NotifyFields {
+function parseNotify(payload: Buffer): NotifyFields {
   const fields: NotifyFields = {};
   for (const line of payload.toString('utf8').split('\n')) {
     const eq = line.indexOf('=');
