@@ -1,7 +1,7 @@
 import { EXIT } from '../base/errors.js';
 import { lockForStart } from '../pidfile/pidfile.js';
 import { placeOf } from '../pidfile/directory.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { startLocked } from './start.js';
 import { stopLocked } from './stop.js';
 import { checkDetachFds } from '../engine/detach.js';

@@ -3,7 +3,7 @@ import { warn } from '../base/log.js';
 import { activationCount, activationFds } from '../systemd/notify.js';
 import { claimPidFile, removePidFileIfOwn } from '../pidfile/pidfile.js';
 import { placeOf } from '../pidfile/directory.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { commandSpecFrom } from './specs.js';

@@ -8,7 +8,7 @@ import { checkDetachFds, launchDetached } from '../engine/detach.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { launchSpecFrom } from './specs.js';
 import { progressLine, type ProgressLine } from '../base/progress.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { signalNumber } from '../base/signals.js';
 import { readProcText } from '../process/proc.js';
 import { sameCommand, showCommand } from '../options/names.js';

@@ -5,7 +5,8 @@ import { reportError } from '../base/report.js';
 import { helpText, USAGE } from '../options/help.js';
 import { parseCli } from '../options/argv.js';
 import { assertSupportedPlatform } from '../base/platform.js';
-import type { Action, ActionOptions } from '../base/types.js';
+import type { Action } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 
 const ACTION_MODULES: Record<Action, () => Promise<(opts: ActionOptions) => Promise<number>>> = {
   start: async () => (await import('../actions/start.js')).start,

@@ -13,8 +13,8 @@ import { defaultPidFile } from '../options/values.js';
 import { readStat } from '../process/proc.js';
 import { assertSupportedPlatform } from '../base/platform.js';
 import { reportError } from '../base/report.js';
-import type { ActionOptions } from '../base/types.js';
-import type { Values } from '../options/resolve.js';
+import { launches } from '../options/action-table.js';
+import type { ActionOptions, Values } from '../options/resolve.js';
 import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './config.js';
 import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './runtime.js';
 import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './daemon-cli.js';
@@ -132,7 +132,7 @@ export class Daemon<Custom extends string = never> {
 
   /** One action with the config of this run (the constructor's options, or cli()'s overrides on top). */
   private async perform(action: string, args: string[], config: DaemonConfig): Promise<number> {
-    const asDaemon = action === 'start' || action === 'restart' || action === 'run' ? daemonSide(config) : undefined;
+    const asDaemon = launches(action) ? daemonSide(config) : undefined;
     if (asDaemon !== undefined) return this.becomeDaemon(asDaemon);
     const custom = this.actions.get(action);
     if (custom) return Number((await custom.fn(args)) ?? 0);
