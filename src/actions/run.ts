@@ -7,7 +7,7 @@ import type { ActionOptions } from '../options/resolve.js';
 import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { commandSpecFrom } from './specs.js';
-import { dieOf, signalNumber } from '../base/signals.js';
+import { dieOf, exitCodeFor } from '../base/signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
@@ -48,7 +48,7 @@ export async function run(opts: ActionOptions): Promise<number> {
 
 /** The child's way out as ours: --map-exit first (a mapped signal death is not re-raised). */
 async function exitAs(end: ForegroundEnd, mapExit: ReadonlyMap<number, number>): Promise<number> {
-  const code = 'exitCode' in end ? end.exitCode : 128 + (signalNumber(end.reraise) ?? 15);
+  const code = 'exitCode' in end ? end.exitCode : exitCodeFor(end.reraise);
   const mapped = mapExit.get(code);
   if (mapped !== undefined) return mapped;
   if ('exitCode' in end) return end.exitCode;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { DaemonError, EXIT } from '../base/errors.js';
+import { DaemonError, EXIT, withExitCode } from '../base/errors.js';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
 import { lockForStart, runningOrCleared, type PidLock } from '../pidfile/pidfile.js';
 import { placeOf } from '../pidfile/directory.js';
@@ -9,7 +9,7 @@ import { credentialsForCaller } from '../engine/credentials.js';
 import { launchSpecFrom } from './specs.js';
 import { progressLine, type ProgressLine } from '../base/progress.js';
 import type { ActionOptions } from '../options/resolve.js';
-import { signalNumber } from '../base/signals.js';
+import { exitCodeFor } from '../base/signals.js';
 import { readProcText } from '../process/proc.js';
 import { sameCommand, showCommand } from '../options/names.js';
 
@@ -50,7 +50,7 @@ export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<n
   } catch (err) {
     if (err instanceof DaemonError && err.code !== 'usage') {
       out('FAILED\n');
-      throw new DaemonError(err.code, err.message, { exitCode: EXIT.failure, cause: err });
+      throw withExitCode(err, EXIT.failure);
     }
     throw err;
   } finally {
@@ -89,7 +89,7 @@ function onInterrupt(opts: ActionOptions, progress: ProgressLine | undefined): (
     progress?.end();
     out('interrupted\n');
     warn(`start interrupted by ${signal}; check with: daemonocle status --pid-file ${opts.pidFile}`);
-    process.exit(128 + (signalNumber(signal) ?? 0));
+    process.exit(exitCodeFor(signal));
   };
   for (const n of names) process.on(n, handler);
   return () => {

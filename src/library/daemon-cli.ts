@@ -25,7 +25,7 @@ export function libraryFlag(o: OptionDef & { flag: string }): { flag: string; me
     flag: o.arg === undefined ? `--${o.flag}` : `--${o.flag} ${o.arg}`,
     meaning: meaningFor(o),
     default: o.library ? `the Daemon's ${o.key}` : o.shownDefault,
-    actions: o.actions.filter((a) => LIBRARY_ACTIONS.includes(a)),
+    actions: o.actions.filter((a) => (LIBRARY_ACTIONS as readonly Action[]).includes(a)),
   };
 }
 

@@ -13,7 +13,7 @@ import { defaultPidFile } from '../options/values.js';
 import { readStat } from '../process/proc.js';
 import { assertSupportedPlatform } from '../base/platform.js';
 import { reportError } from '../base/report.js';
-import { launches } from '../options/action-table.js';
+import { launches, LIBRARY_ACTIONS, type LibraryAction } from '../options/action-table.js';
 import type { ActionOptions, Values } from '../options/resolve.js';
 import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './config.js';
 import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, WORKER_ENV, WorkerRuntime } from './runtime.js';
@@ -21,10 +21,10 @@ import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type Custom
 
 export type { DaemonOptions, ShutdownCallback, Worker } from './config.js';
 
-const BUILT_IN = ['start', 'stop', 'restart', 'status', 'reload', 'run'] as const;
+const BUILT_IN = LIBRARY_ACTIONS;
 
-/** The built-in actions doAction() runs. */
-export type Action = (typeof BUILT_IN)[number];
+/** The built-in actions doAction() runs: 'start' | 'stop' | 'restart' | 'status' | 'reload' | 'run'. */
+export type Action = LibraryAction;
 
 /**
  * `Custom` names the actions added with exposeAction(): exposeAction('hello', fn) returns the same

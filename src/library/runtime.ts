@@ -11,7 +11,7 @@ import { removePidFileIfOwn, writePidFile } from '../pidfile/pidfile.js';
 import { openPidDir, placeOf } from '../pidfile/directory.js';
 import { readStat } from '../process/proc.js';
 import { waitGone } from '../process/stopping.js';
-import { dieOf, signalNumber } from '../base/signals.js';
+import { dieOf, exitCodeFor, signalNumber } from '../base/signals.js';
 import type { DaemonConfig } from './config.js';
 
 export const WORKER_ENV = 'DAEMONOCLE_WORKER';
@@ -117,7 +117,7 @@ export class WorkerRuntime {
     for (const sig of TERMINATING) {
       process.on(sig, () => {
         const n = signalNumber(sig)!;
-        void this.shutdown(`Terminated by ${sig} (${n})`, -n, 128 + n, sig);
+        void this.shutdown(`Terminated by ${sig} (${n})`, -n, exitCodeFor(sig), sig);
       });
     }
     process.on('SIGHUP', () => {

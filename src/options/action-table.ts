@@ -66,8 +66,10 @@ const where = (test: (d: ActionDef) => boolean): Action[] => ACTIONS.filter((a) 
 export const LAUNCHING: readonly Action[] = where((d) => d.command);
 /** The actions that launch it detached: start, restart. */
 export const DETACHING: readonly Action[] = where((d) => d.detached);
-/** daemon.cli()'s built-in actions (a Daemon has no list). */
-export const LIBRARY_ACTIONS: readonly Action[] = where((d) => d.library !== undefined);
+/** A Daemon's built-in actions: every action but list (a Daemon is one daemon). */
+export type LibraryAction = Exclude<Action, 'list'>;
+/** doAction()'s and daemon.cli()'s built-in actions: those with a line in daemon.cli()'s help. */
+export const LIBRARY_ACTIONS = where((d) => d.library !== undefined) as readonly LibraryAction[];
 
 /** Whether `action` (any word: a Daemon's custom action too) launches a command. */
 export const launches = (action: string): boolean => (LAUNCHING as readonly string[]).includes(action);

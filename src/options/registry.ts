@@ -204,6 +204,12 @@ export function optionByFlag(flag: string): (OptionDef & { flag: string }) | und
   return CLI_OPTIONS.find((o) => o.flag === flag);
 }
 
+/** The CLI's words for an option: its flag (`--stdout` for stdoutFile); the key for one without a flag. */
+export const flagWords = (key: string): string => {
+  const flag = CLI_OPTIONS.find((o) => o.key === key)?.flag;
+  return flag === undefined ? key : `--${flag}`;
+};
+
 export const acceptedBy = (action: Action): (OptionDef & { flag: string })[] => CLI_OPTIONS.filter((o) => o.actions.includes(action));
 
 /** What the option means for one action (or in general), as the help and the docs say it. */
