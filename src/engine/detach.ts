@@ -141,7 +141,9 @@ function freeHelperFds(keepFds: readonly number[], readyFd: number | undefined):
 export function checkDetachFds(keepFds: readonly number[], readyFd: number | undefined): void {
   const needed = sessionShell()[0] === '/bin/sh' ? 4 : 2;
   if (freeHelperFds(keepFds, readyFd).length < needed) {
-    throw optionError('usage', (o) => `${o('keepFds')}${readyFd === undefined ? '' : ` and ${o('readyFd')}`} may use at most ${7 - needed === 5 ? 'five' : 'three'} of the fds 3-9${needed === 4 ? ' where bash is not installed' : ''}`);
+    const most = 7 - needed === 5 ? 'five' : 'three';
+    const where = needed === 4 ? ' where bash is not installed' : '';
+    throw optionError('usage', (o) => `${o('keepFds')}${readyFd === undefined ? '' : ` and ${o('readyFd')}`} may use at most ${most} of the fds 3-9${where}`);
   }
 }
 
