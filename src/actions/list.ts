@@ -9,7 +9,7 @@ import { defaultPidFile } from '../options/values.js';
 import { PidFile } from '../pidfile/pidfile.js';
 import { groupOf, processTable, type ProcStat } from '../process/proc.js';
 import { formatUptime, sampleProcesses, statusFrom, type DaemonStatus } from '../process/sample.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 
 type Entry = { name: string; running: { pid: number; stat: ProcStat } } | { name: string; status: string };
 

@@ -1,7 +1,7 @@
 import { EXIT } from '../base/errors.js';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
 import { PidFile } from '../pidfile/pidfile.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { signalName } from '../base/signals.js';
 import { assertMaySignal, signalVerified } from '../process/stopping.js';
 

@@ -1,6 +1,6 @@
 import { EXIT } from '../base/errors.js';
 import { PidFile } from '../pidfile/pidfile.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { startLocked } from './start.js';
 import { stopLocked } from './stop.js';
 import { checkDetachFds } from '../engine/detach.js';

@@ -2,12 +2,12 @@ import { EXIT, usageError } from '../base/errors.js';
 import { warn } from '../base/log.js';
 import { activationCount, activationFds } from '../systemd/notify.js';
 import { PidFile } from '../pidfile/pidfile.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { runForeground, type ForegroundEnd } from '../engine/foreground.js';
 import { superviseForeground } from '../engine/supervise.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { commandSpecFrom } from './specs.js';
-import { dieOf, signalNumber } from '../base/signals.js';
+import { dieOf, exitCodeFor } from '../base/signals.js';
 
 /** `run`: the command in front, for systemd ExecStart= and container ENTRYPOINTs. */
 export async function run(opts: ActionOptions): Promise<number> {
@@ -49,7 +49,7 @@ export async function run(opts: ActionOptions): Promise<number> {
 
 /** The child's way out as ours: --map-exit first (a mapped signal death is not re-raised). */
 async function exitAs(end: ForegroundEnd, mapExit: ReadonlyMap<number, number>): Promise<number> {
-  const code = 'exitCode' in end ? end.exitCode : 128 + (signalNumber(end.reraise) ?? 15);
+  const code = 'exitCode' in end ? end.exitCode : exitCodeFor(end.reraise);
   const mapped = mapExit.get(code);
   if (mapped !== undefined) return mapped;
   if ('exitCode' in end) return end.exitCode;

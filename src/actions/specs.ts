@@ -1,7 +1,8 @@
 // ActionOptions to what the engines take: the command part of any launch (start, run), and the
 // detach engine's whole spec with its readiness rule.
 import { environmentFor } from '../engine/credentials.js';
-import type { ActionOptions, CommandSpec, LaunchSpec } from '../base/types.js';
+import type { CommandSpec, LaunchSpec } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 
 export function commandSpecFrom(opts: ActionOptions): CommandSpec {
   return {

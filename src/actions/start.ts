@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { DaemonError, EXIT } from '../base/errors.js';
+import { DaemonError, EXIT, withExitCode } from '../base/errors.js';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
 import { PidFile, type PidLock } from '../pidfile/pidfile.js';
 import { checkDetachFds, launchDetached } from '../engine/detach.js';
 import { credentialsForCaller } from '../engine/credentials.js';
 import { launchSpecFrom } from './specs.js';
 import { progressLine, type ProgressLine } from '../base/progress.js';
-import type { ActionOptions } from '../base/types.js';
-import { signalNumber } from '../base/signals.js';
+import type { ActionOptions } from '../options/resolve.js';
+import { exitCodeFor } from '../base/signals.js';
 import { readProcText } from '../process/proc.js';
 import { sameCommand, showCommand } from '../options/names.js';
 
@@ -49,7 +49,7 @@ export async function startLocked(opts: ActionOptions, lock: PidLock): Promise<n
   } catch (err) {
     if (err instanceof DaemonError && err.code !== 'usage') {
       out('FAILED\n');
-      throw new DaemonError(err.code, err.message, { exitCode: EXIT.failure, cause: err });
+      throw withExitCode(err, EXIT.failure);
     }
     throw err;
   } finally {
@@ -88,7 +88,7 @@ function onInterrupt(opts: ActionOptions, progress: ProgressLine | undefined): (
     progress?.end();
     out('interrupted\n');
     warn(`start interrupted by ${signal}; check with: daemonocle status --pid-file ${opts.pidFile}`);
-    process.exit(128 + (signalNumber(signal) ?? 0));
+    process.exit(exitCodeFor(signal));
   };
   for (const n of names) process.on(n, handler);
   return () => {

@@ -1,7 +1,7 @@
 import { EXIT } from '../base/errors.js';
 import { escapeForTerminal, out, outJson, warn } from '../base/log.js';
 import { PidFile } from '../pidfile/pidfile.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { collectStatus, statusLine } from '../process/sample.js';
 import { drawTree } from '../process/tree.js';
 

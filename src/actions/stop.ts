@@ -1,7 +1,7 @@
 import { EXIT } from '../base/errors.js';
 import { error, escapeForTerminal, out, warn } from '../base/log.js';
 import { PidFile, type PidLock } from '../pidfile/pidfile.js';
-import type { ActionOptions } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 import { assertMaySignal, stopProcess } from '../process/stopping.js';
 
 export async function stop(opts: ActionOptions): Promise<number> {

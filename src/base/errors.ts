@@ -35,6 +35,45 @@ export class DaemonError extends Error {
   }
 }
 
+/**
+ * How a face names an option, given its key: the CLI says `--stdout`, the library `stdoutFile`.
+ * The layers below the faces know no flags: a message that names an option is built from its key
+ * (optionError) and worded by the face that reports it (wordedMessage; report.ts).
+ */
+export type OptionWords = (key: string) => string;
+
+/** The library's words: a Daemon option's name is its key. */
+export const OPTION_KEYS: OptionWords = (key) => key;
+
+const templates = new WeakMap<DaemonError, (o: OptionWords) => string>();
+
+/**
+ * A DaemonError whose message names options: `message` builds it from the options' keys, through
+ * `o`. Its `message` is in the library's words (the keys) until a face words it otherwise.
+ */
+export function optionError(
+  code: DaemonErrorCode,
+  message: (o: OptionWords) => string,
+  options: { exitCode?: number; cause?: unknown } = {},
+): DaemonError {
+  const err = new DaemonError(code, message(OPTION_KEYS), options);
+  templates.set(err, message);
+  return err;
+}
+
+/** err's message in a face's words (the same message when it names no option). */
+export function wordedMessage(err: DaemonError, words: OptionWords): string {
+  return templates.get(err)?.(words) ?? err.message;
+}
+
+/** The same error with another exit code, its wording kept; the original as its cause. */
+export function withExitCode(err: DaemonError, exitCode: number): DaemonError {
+  const again = new DaemonError(err.code, err.message, { exitCode, cause: err });
+  const message = templates.get(err);
+  if (message !== undefined) templates.set(again, message);
+  return again;
+}
+
 export function usageError(message: string): DaemonError {
   return new DaemonError('usage', message, { exitCode: EXIT.usage });
 }

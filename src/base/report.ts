@@ -1,10 +1,12 @@
-// The one place errors become an ERROR line and an exit code, at the CLI/doAction edge.
-import { DaemonError, EXIT } from './errors.js';
+// The one place errors become an ERROR line and an exit code, at the CLI/doAction edge, each
+// option a message names worded as that face names it (`words`: the CLI's flags; the library's
+// option keys by default).
+import { DaemonError, EXIT, OPTION_KEYS, wordedMessage, type OptionWords } from './errors.js';
 import { error } from './log.js';
 
-export function reportError(err: unknown, action: string | undefined, usageLine: string): number {
+export function reportError(err: unknown, action: string | undefined, usageLine: string, words: OptionWords = OPTION_KEYS): number {
   if (err instanceof DaemonError) {
-    error(err.message);
+    error(wordedMessage(err, words));
     if (err.code === 'usage') {
       process.stderr.write(`${usageLine}\n`);
       return EXIT.usage;

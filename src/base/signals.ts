@@ -17,6 +17,14 @@ export function signalNumber(name: string): number | undefined {
   return (constants.signals as Record<string, number>)[full];
 }
 
+/**
+ * The exit status of a death by `signal`, as a shell reports it and as this project exits in its
+ * place: 128+n (143 for SIGTERM). The one place that sum is made.
+ */
+export function exitCodeFor(signal: NodeJS.Signals | number): number {
+  return 128 + (typeof signal === 'number' ? signal : constants.signals[signal]);
+}
+
 export const SIGTERM = constants.signals.SIGTERM;
 export const SIGKILL = constants.signals.SIGKILL;
 export const SIGHUP = constants.signals.SIGHUP;

@@ -1,5 +1,5 @@
-// The shapes every layer shares: the options an action runs with, and what a launch needs. This
-// module imports nothing, so any module may import it without pulling in another layer.
+// The shapes every layer shares: the actions' names, and what a launch needs (the options an action
+// runs with are the registry's, in src/options/resolve.ts). This module imports nothing, so any module may import it without pulling in another layer.
 
 /**
  * A promise that never settles: what a wait that can no longer end its own way waits on (a
@@ -27,54 +27,6 @@ export type Probe =
 export interface Rewrite {
   from: NodeJS.Signals;
   to: NodeJS.Signals | null;
-}
-
-/** What an action runs with: the CLI's flags or a Daemon's options, validated, defaults filled in. */
-export interface ActionOptions {
-  name: string;
-  pidFile: string;
-  /** true when pidFile is the derived default (its directory may be created 0700). */
-  defaultPidFile: boolean;
-  command: string[];
-  workDir: string;
-  stdoutFile: string | undefined;
-  stderrFile: string | undefined;
-  umask: number;
-  credentials: Credentials;
-  stopTimeout: number;
-  grace: number;
-  signalGroup: boolean;
-  force: boolean;
-  json: boolean;
-  /** status: the group and its descendants as a tree. */
-  tree: boolean;
-  keepFds: number[];
-  /** Wait for the daemon's own READY=1 instead of the grace window. */
-  notify: boolean;
-  /** With notify or a probe: how long to wait for readiness. */
-  startTimeout: number;
-  /** Environment of the daemon (default: the caller's). */
-  env?: NodeJS.ProcessEnv;
-  /** Started by the library (the script re-run as the daemon): hints name its options, not the CLI's. */
-  library?: boolean;
-  /** A READY=1 from the daemon ends the grace window early (the library's daemon.ready()). */
-  readyEndsWindow?: boolean;
-  /** Signal sent by `reload`. */
-  reloadSignal: number;
-  /** Readiness probes: ready once every one succeeds (replaces the grace window). */
-  probes: Probe[];
-  /** run: become a child subreaper and reap orphans even when not PID 1. */
-  subreaper: boolean;
-  /** The command gets a pipe at this fd; its first newline there means ready (s6's notification-fd). */
-  readyFd: number | undefined;
-  /** run: signals forwarded as another (or dropped), by the signal received. */
-  rewrite: Rewrite[];
-  /** run: where the wrapper would exit N, it exits M. */
-  mapExit: [number, number][];
-  /** list: the directory whose pid files to list (default: the default pid files' own). */
-  pidDir: string | undefined;
-  /** run: start the command again when it exits, and how often. */
-  restart: RestartPolicy;
 }
 
 /** When and how fast a supervised command is started again (--restart and its companions). */

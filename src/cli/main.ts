@@ -4,8 +4,10 @@ import { out } from '../base/log.js';
 import { reportError } from '../base/report.js';
 import { helpText, USAGE } from '../options/help.js';
 import { parseCli } from '../options/argv.js';
+import { flagWords } from '../options/registry.js';
 import { assertSupportedPlatform } from '../base/platform.js';
-import type { Action, ActionOptions } from '../base/types.js';
+import type { Action } from '../base/types.js';
+import type { ActionOptions } from '../options/resolve.js';
 
 const ACTION_MODULES: Record<Action, () => Promise<(opts: ActionOptions) => Promise<number>>> = {
   start: async () => (await import('../actions/start.js')).start,
@@ -35,6 +37,6 @@ export async function runCli(argv: string[]): Promise<number> {
     const run = await ACTION_MODULES[action]();
     return await run(parsed.options);
   } catch (err) {
-    return reportError(err, action, USAGE);
+    return reportError(err, action, USAGE, flagWords);
   }
 }

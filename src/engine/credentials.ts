@@ -1,52 +1,27 @@
 // Dropping privileges before the command runs: Node can only setuid/setgid a child without
-// setting its supplementary groups properly, so the command is exec'd through util-linux setpriv.
-// The library in front drops them in its own process, with the same groups policy. Either way the
+// setting its supplementary groups properly, so the command is exec'd through util-linux setpriv
+// (the exec chain's first link, exec-chain.ts). The library in front drops them in its own process
+// (dropPrivileges), with the same groups policy (groupsOf) and the same refusal (requireGroup). Either way the
 // gid always changes too (the user's passwd gid, or --group), and the command gets the user's own
 // HOME, USER, LOGNAME and SHELL (environmentFor), readiness probes included.
-import { existsSync } from 'node:fs';
-import { DaemonError } from '../base/errors.js';
-import { warn } from '../base/log.js';
+import { DaemonError, optionError } from '../base/errors.js';
 import type { Credentials } from '../base/types.js';
 import { groupName, lookupUser } from '../base/users.js';
 
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-
-/**
- * argv prefixed with setpriv when --user/--group ask for it (initgroups for a named user), or when
- * the command must get `parentDeathSignal` the moment its parent dies: setpriv sets it after the
- * credential change, which would clear it, and a shell line then checks the parent (below).
- */
-export function withCredentials(argv: string[], creds: Credentials, parentDeathSignal?: NodeJS.Signals): string[] {
-  const { uid, gid, userName } = creds;
-  if (uid === undefined && gid === undefined && parentDeathSignal === undefined) return argv;
-  if (SETPRIV === undefined) {
-    if (uid === undefined && gid === undefined) {
-      warn('setpriv (util-linux) is missing: if this wrapper is killed, its command runs on');
-      return argv;
-    }
-    throw new DaemonError('unsupported', '--user/--group need setpriv (util-linux), which is not installed');
-  }
-  if (uid !== undefined && gid === undefined) {
-    // setpriv --reuid alone keeps the caller's gid (root's 0): the option checks refuse this first.
-    throw new DaemonError('usage', `uid ${uid} has no passwd entry, so no group of its own: give --group too`, { exitCode: 2 });
-  }
-  const prefix = [SETPRIV];
-  if (uid !== undefined) prefix.push(`--reuid=${uid}`);
-  if (gid !== undefined) prefix.push(`--regid=${gid}`);
-  if (uid !== undefined || gid !== undefined) prefix.push(uid !== undefined && userName !== undefined ? '--init-groups' : '--clear-groups');
-  if (parentDeathSignal === undefined) return [...prefix, '--', ...argv];
-  const signal = parentDeathSignal.replace(/^SIG/, '');
-  return [...prefix, `--pdeathsig=${signal}`, '--', '/bin/sh', '-c', PARENT_STILL_THERE, 'sh', String(process.pid), signal, ...argv];
+/** Supplementary groups: a named user's own (initgroups), else none. setpriv and dropPrivileges() both follow it. */
+export function groupsOf(creds: Credentials): 'init' | 'clear' {
+  return creds.uid !== undefined && creds.userName !== undefined ? 'init' : 'clear';
 }
 
 /**
- * The kernel sends the parent-death signal only for a parent that dies after it was set: a wrapper
- * killed between the fork and setpriv's prctl would leave the command orphaned (measured: 16 of 30
- * wrappers SIGKILLed the moment their child appeared). So, once it is set, the command runs only
- * if its parent is still this process; otherwise the signal is sent as the kernel would have.
- * Usage: sh -c PARENT_STILL_THERE sh EXPECTED_PPID SIGNAL COMMAND...
+ * A uid with no passwd entry has no group of its own: alone, the gid would stay the caller's
+ * (root's 0). The option checks refuse this first; the engine refuses it again before any change.
  */
-const PARENT_STILL_THERE = '[ "$PPID" = "$1" ] || { kill -s "$2" $$; exit 1; }; shift 2; exec "$@"';
+export function requireGroup(creds: Credentials): void {
+  if (creds.uid !== undefined && creds.gid === undefined) {
+    throw optionError('usage', (o) => `uid ${creds.uid} has no passwd entry, so no group of its own: give ${o('gid')} too`, { exitCode: 2 });
+  }
+}
 
 /** The login variables a user's processes get from passwd, as systemd's User= sets them. */
 const LOGIN_VARS = ['HOME', 'USER', 'LOGNAME', 'SHELL'] as const;
@@ -98,11 +73,9 @@ type WithInitgroups = NodeJS.Process & { initgroups?: (user: string, extraGroup:
 export function dropPrivileges(creds: Credentials): void {
   const { uid, gid, userName } = creds;
   if (uid === undefined && gid === undefined) return;
-  if (uid !== undefined && gid === undefined) {
-    throw new DaemonError('usage', `uid ${uid} has no passwd entry, so no group of its own: give gid too`, { exitCode: 2 });
-  }
+  requireGroup(creds);
   const primary = userName !== undefined ? lookupUser(userName)?.gid : undefined;
-  if (uid !== undefined && userName !== undefined && primary !== undefined) (process as WithInitgroups).initgroups?.(userName, primary);
+  if (groupsOf(creds) === 'init' && primary !== undefined) (process as WithInitgroups).initgroups?.(userName!, primary);
   else process.setgroups?.([]);
   if (gid !== undefined) process.setgid?.(gid);
   if (uid !== undefined) process.setuid?.(uid);

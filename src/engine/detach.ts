@@ -10,7 +10,7 @@
 import { closeSync, existsSync, fstatSync, readSync, unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DaemonError, reason, usageError } from '../base/errors.js';
+import { DaemonError, optionError, reason } from '../base/errors.js';
 import { escapeForTerminal } from '../base/log.js';
 import { isCloseOnExec, openFds, setChildSubreaper, setCloseOnExec } from '../base/native.js';
 import type { PidLock } from '../pidfile/pidfile.js';
@@ -18,10 +18,10 @@ import { NotifyServer } from '../systemd/notify.js';
 import type { StartProgress } from '../base/progress.js';
 import { NEVER, type LaunchSpec, type Probe } from '../base/types.js';
 import { resolveCommand } from './command.js';
-import { withCredentials } from './credentials.js';
+import { execChain } from './exec-chain.js';
 import { probeLabel, waitForProbes } from './probes.js';
 import { spawnProcess, type Spawned } from './spawn.js';
-import { readPid, watchStartupWindow } from './startup-window.js';
+import { readPid, watchStartupWindow, type WindowResult } from './startup-window.js';
 import { newlineOn } from './ready-fd.js';
 
 type StartOutcome =
@@ -40,10 +40,9 @@ function sessionShell(): string[] {
   return bash ? [bash, '--posix'] : ['/bin/sh'];
 }
 
-const ENV_BIN = ['/usr/bin/env', '/bin/env'].find((p) => existsSync(p)) ?? 'env';
-/** The argv the subshell execs: signal dispositions reset (sh's `&` ignores INT and QUIT), then privileges dropped. */
+/** What the subshell execs: privileges dropped, then every signal disposition reset (sh's `&` ignores INT and QUIT). */
 function finalArgv(spec: LaunchSpec, command: string[]): string[] {
-  return [ENV_BIN, '--default-signal', ...withCredentials(command, spec.credentials)];
+  return execChain(command, { credentials: spec.credentials, signals: 'default' });
 }
 
 /**
@@ -131,8 +130,9 @@ function freeHelperFds(keepFds: readonly number[], readyFd: number | undefined):
 export function checkDetachFds(keepFds: readonly number[], readyFd: number | undefined): void {
   const needed = sessionShell()[0] === '/bin/sh' ? 4 : 2;
   if (freeHelperFds(keepFds, readyFd).length < needed) {
-    const which = `--keep-fds${readyFd === undefined ? '' : ' and --ready-fd'}`;
-    throw usageError(`${which} may use at most ${7 - needed === 5 ? 'five' : 'three'} of the fds 3-9${needed === 4 ? ' where bash is not installed' : ''}`);
+    const most = 7 - needed === 5 ? 'five' : 'three';
+    const where = needed === 4 ? ' where bash is not installed' : '';
+    throw optionError('usage', (o) => `${o('keepFds')}${readyFd === undefined ? '' : ` and ${o('readyFd')}`} may use at most ${most} of the fds 3-9${where}`);
   }
 }
 
@@ -173,7 +173,11 @@ function spawnSessionLeader(spec: LaunchSpec, lock: PidLock, command: string[], 
   });
 }
 
-/** The daemon's pid from the leader, then the startup window (or readiness) to its outcome. */
+/**
+ * The daemon's startup to its outcome, in three steps: its pid from the session leader
+ * (daemonPid), the readiness conditions it must meet (readinessOf), then the startup window
+ * (watchStartupWindow), whose result is the outcome (outcomeOf).
+ */
 async function awaitStartup(
   spec: LaunchSpec,
   lock: PidLock,
@@ -189,21 +193,50 @@ async function awaitStartup(
     if (pid !== undefined) lock.pidFile.removeIfOwn(pid, lock);
     return { ok: false, pid, message, startupStderr: stderrSince() };
   };
-  const leaderExit = new Promise<void>((resolve) => {
-    leader.child.once('exit', () => resolve());
-    void leader.started.then((err) => err && resolve());
-  });
-  const pid = await readPid(leader.child.stdio[pipeFd] as NodeJS.ReadableStream | null);
-  if (pid === undefined) {
-    const spawnError = await leader.started;
-    if (spawnError) return failed(undefined, `Cannot start ${spec.name}: ${reason(spawnError)}`);
-    // The subshell either failed to write the pid file or died before reporting.
-    return failed(undefined, `Cannot start ${spec.name}: could not write pid file ${spec.pidFile}`);
-  }
-
+  // Listened for now: the leader exits right after it reports the pid.
+  const exited = leaderExit(leader);
+  const pid = await daemonPid(leader, pipeFd, spec.pidFile);
+  if (typeof pid === 'string') return failed(undefined, `Cannot start ${spec.name}: ${pid}`);
   const r = spec.readiness;
   const windowMs = (r.kind === 'grace' ? r.seconds : r.timeoutSeconds) * 1000;
   const probing = new AbortController();
+  const ready = readinessOf(spec, leader, readyFd, notify, progress, probing.signal);
+  const result = await watchStartupWindow(pid, windowMs, subreaping, exited, ready).finally(() => probing.abort());
+  return outcomeOf(spec, pid, result, failed, stderrSince);
+}
+
+/** Resolves when the session leader has exited (or never started). */
+function leaderExit(leader: Spawned): Promise<void> {
+  return new Promise<void>((resolve) => {
+    leader.child.once('exit', () => resolve());
+    void leader.started.then((err) => err && resolve());
+  });
+}
+
+/** The daemon's pid, as the session leader's subshell reports it on the pipe; else why there is none. */
+async function daemonPid(leader: Spawned, pipeFd: number, pidFile: string): Promise<number | string> {
+  const pid = await readPid(leader.child.stdio[pipeFd] as NodeJS.ReadableStream | null);
+  if (pid !== undefined) return pid;
+  const spawnError = await leader.started;
+  if (spawnError) return reason(spawnError);
+  // The subshell either failed to write the pid file or died before reporting.
+  return `could not write pid file ${pidFile}`;
+}
+
+/**
+ * What must happen before the daemon counts as up, besides surviving: READY=1 (when the socket
+ * listens for it), every probe, a newline on --ready-fd; each shown on the progress line as it
+ * is met. Undefined when nothing is awaited (the grace window alone).
+ */
+function readinessOf(
+  spec: LaunchSpec,
+  leader: Spawned,
+  readyFd: number | undefined,
+  notify: Notify,
+  progress: StartProgress | undefined,
+  probing: AbortSignal,
+): Promise<void> | undefined {
+  const r = spec.readiness;
   const conditions: Promise<unknown>[] = [];
   if (r.kind === 'grace') progress?.condition('grace', `grace ${r.seconds} s`);
   if (notify) {
@@ -213,7 +246,7 @@ async function awaitStartup(
   if (r.kind === 'wait' && r.probes.length > 0) {
     for (const p of r.probes) progress?.condition(probeLabel(p), `${probeLabel(p)} not yet`);
     const answered = (p: Probe) => progress?.condition(probeLabel(p), `${probeLabel(p)} ✓`);
-    conditions.push(waitForProbes(r.probes, spec.env, spec.credentials, probing.signal, answered));
+    conditions.push(waitForProbes(r.probes, spec.env, spec.credentials, probing, answered));
   }
   if (readyFd !== undefined) {
     progress?.condition('fd', `a newline on fd ${readyFd}`);
@@ -221,8 +254,18 @@ async function awaitStartup(
     const newline = newlineOn(leader.child.stdio[readyFd] as Readable).then((ok) => ok || NEVER);
     conditions.push(newline.then(() => progress?.condition('fd', `a newline on fd ${readyFd} ✓`)));
   }
-  const ready = conditions.length > 0 ? Promise.all(conditions).then(() => undefined) : undefined;
-  const result = await watchStartupWindow(pid, windowMs, subreaping, leaderExit, ready).finally(() => probing.abort());
+  return conditions.length > 0 ? Promise.all(conditions).then(() => undefined) : undefined;
+}
+
+/** The window's result as the start's outcome: up, timed out waiting (left running), or died. */
+function outcomeOf(
+  spec: LaunchSpec,
+  pid: number,
+  result: WindowResult,
+  failed: (pid: number, message: string) => Extract<StartOutcome, { ok: false }>,
+  stderrSince: () => string,
+): StartOutcome {
+  const r = spec.readiness;
   if (result === 'ready' || (result === 'window-over' && r.kind === 'grace')) return { ok: true, pid };
   if (result === 'window-over' && r.kind === 'wait') {
     const message =

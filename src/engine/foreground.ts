@@ -7,7 +7,7 @@ import { DaemonError, reason } from '../base/errors.js';
 import { warn } from '../base/log.js';
 import { isChildSubreaper, setChildSubreaper } from '../base/native.js';
 import { isGone, listPids, readStat } from '../process/proc.js';
-import { FORWARDED, signalNumber } from '../base/signals.js';
+import { exitCodeFor, FORWARDED } from '../base/signals.js';
 import type { CommandSpec, Probe, Rewrite } from '../base/types.js';
 import { resolveCommand } from './command.js';
 import { recordInheritedSignals } from './inherited-signals.js';
@@ -95,13 +95,12 @@ export function becomeReaper(spec: ForegroundSpec): boolean {
 }
 
 export async function spawnChild(spec: ForegroundSpec, command: string[], systemd: SystemdBridge, ownSession: boolean): Promise<ChildProcess> {
-  // LISTEN_PID must be the child's own pid: a shell learns it ($$) and execs the command in place.
-  const argv = systemd.needsListenPid ? ['/bin/sh', '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'sh', ...command] : command;
   let spawned;
   try {
     spawned = spawnProcess({
-      argv,
-      argv0: systemd.needsListenPid ? 'sh' : command[0],
+      argv: command,
+      // LISTEN_PID must be the child's own pid: the exec chain's last link sets it.
+      listenPid: systemd.needsListenPid,
       cwd: spec.cwd,
       env: systemd.childEnv,
       stdin: 'inherit',
@@ -237,5 +236,5 @@ export async function endGroup(spec: ForegroundSpec, pgid: number): Promise<void
 export function exitStatus({ code, signal }: Death, forwarded: ReadonlySet<NodeJS.Signals>): ForegroundEnd {
   if (code !== null) return { exitCode: code };
   if (process.pid !== 1 && signal !== null && forwarded.has(signal)) return { reraise: signal };
-  return { exitCode: 128 + (signalNumber(signal ?? 'SIGTERM') ?? 15) };
+  return { exitCode: exitCodeFor(signal ?? 'SIGTERM') };
 }

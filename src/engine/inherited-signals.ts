@@ -1,7 +1,8 @@
 // The signal state `run` hands on to its command, as tini does before it execs: the signals the
 // wrapper was started with ignored (nohup's HUP, the INT and QUIT a shell's `&` ignores) or blocked.
 // Node's spawn() resets every disposition and the mask in the child, so the command is exec'd
-// through GNU `env --ignore-signal=... --block-signal=...`, which sets them back.
+// through GNU `env --ignore-signal=... --block-signal=...`, which sets them back (the exec chain's
+// env link, exec-chain.ts).
 //
 // Node also resets them in its own process as it boots (measured on Node 20: `nohup node` sees
 // only the PIPE and XFSZ it ignores itself), before any of our code runs. So the package's bin
@@ -9,7 +10,7 @@
 // /proc/self/status in /bin/sh and passes them in DAEMONOCLE_INHERITED_SIGNALS. Started another
 // way (`node dist/bin/daemonocle.cjs`, Bun) they are read here, before any handler is installed:
 // Bun keeps them, Node has lost them; what the runtime ignores itself (PIPE, XFSZ) does not count.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 export interface InheritedSignals {
@@ -62,21 +63,4 @@ export function recordInheritedSignals(): InheritedSignals {
   delete process.env[VARIABLE];
   recorded = (passed !== undefined && fromLauncher(passed)) || fromProc();
   return recorded;
-}
-
-const ENV_BIN = ['/usr/bin/env', '/bin/env'].find((p) => existsSync(p)) ?? 'env';
-
-const nameOf = (n: number) => Object.entries(constants.signals).find(([, num]) => num === n)?.[0].replace(/^SIG/, '') ?? String(n);
-
-/** argv exec'd through `env` so that it starts with these signals ignored and blocked; argv itself when there are none. */
-export function withInheritedSignals(argv: string[], signals: InheritedSignals | undefined): string[] {
-  if (signals === undefined || (signals.ignored.length === 0 && signals.blocked.length === 0)) return argv;
-  const list = (ns: number[]) => ns.map(nameOf).join(',');
-  return [
-    ENV_BIN,
-    ...(signals.ignored.length > 0 ? [`--ignore-signal=${list(signals.ignored)}`] : []),
-    ...(signals.blocked.length > 0 ? [`--block-signal=${list(signals.blocked)}`] : []),
-    '--',
-    ...argv,
-  ];
 }

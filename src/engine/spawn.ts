@@ -1,22 +1,21 @@
 // The one way this project starts a process: the detach engine's session leader, `run`'s child,
 // the library's re-execution for a reload, and the readiness probes' commands all come through
 // spawnProcess(). It opens the output files (appending), lays out stdio with the extra fds at
-// their numbers, drops privileges through setpriv when asked, applies the umask, and reports the
-// spawn's success or failure as one promise.
+// their numbers, applies the umask, execs the command through the exec chain (exec-chain.ts:
+// credentials, parent-death signal, signal state, LISTEN_PID), and reports the spawn's success or
+// failure as one promise.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { DaemonError, reason } from '../base/errors.js';
+import { optionError, reason } from '../base/errors.js';
 import { clearNonBlocking } from '../base/native.js';
 import { expectedOwners, ownersTrusted, walkDir, WalkError, type WalkedDir } from '../base/safe-path.js';
 import type { Credentials } from '../base/types.js';
-import { withCredentials } from './credentials.js';
-import { withInheritedSignals, type InheritedSignals } from './inherited-signals.js';
+import { execChain, type ExecLinks } from './exec-chain.js';
 
-interface SpawnRequest {
+/** What to spawn and how; the exec chain's links (ExecLinks) say what the command starts with. */
+export interface SpawnRequest extends ExecLinks {
   argv: string[];
-  /** argv[0] as the process sees it, when it differs from the file run. */
-  argv0?: string;
   cwd?: string;
   env: NodeJS.ProcessEnv;
   stdin: 'ignore' | 'inherit';
@@ -26,14 +25,8 @@ interface SpawnRequest {
   otherwise: 'ignore' | 'inherit';
   /** Extra fds at fixed numbers: one of the caller's fds, or a new pipe. Gaps are closed. */
   fds?: ReadonlyArray<readonly [number, number | 'pipe']>;
-  /** The process runs as these (util-linux setpriv execs the command). */
-  credentials?: Credentials;
   /** Whose output files these are (trusted, and given the directories made): credentials by default. */
   outputsFor?: Credentials;
-  /** The signal the process gets when this one dies (Linux PR_SET_PDEATHSIG, set by setpriv). */
-  parentDeathSignal?: NodeJS.Signals;
-  /** Signals the process starts with ignored and blocked (spawn() resets both otherwise). */
-  signals?: InheritedSignals;
   /** A new session and process group (setsid). */
   detached?: boolean;
   umask?: number;
@@ -78,8 +71,8 @@ const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | con
  * a symlink another user could have planted, and refused when another user owns it. A symlink of
  * root's or the caller's own, in a directory only they can write, is followed: they chose it.
  */
-function openOutputFile(path: string, option: string, creds: Credentials, shown = path, links = 0): number {
-  const fail = (why: string, cause?: unknown) => new DaemonError('output-unwritable', `Cannot open ${option} file ${shown}: ${why}`, { cause });
+function openOutputFile(path: string, option: OutputOption, creds: Credentials, shown = path, links = 0): number {
+  const fail = (why: string, cause?: unknown) => optionError('output-unwritable', (o) => `Cannot open ${o(option)} file ${shown}: ${why}`, { cause });
   let dir: WalkedDir;
   try {
     dir = walkDir(dirname(path), { userUid: creds.uid }, { mode: 0o755, uid: creds.uid, gid: creds.gid });
@@ -118,9 +111,12 @@ function openOutputFile(path: string, option: string, creds: Credentials, shown 
 
 const MAX_LINKS = 40;
 
+/** The options naming the output files, by key (the face words them: --stdout, or stdoutFile). */
+type OutputOption = 'stdoutFile' | 'stderrFile';
+
 function openOutputs(req: SpawnRequest): Outputs {
   const opened = new Map<string, number>();
-  const open = (option: string, path: string | undefined): number | 'ignore' | 'inherit' => {
+  const open = (option: OutputOption, path: string | undefined): number | 'ignore' | 'inherit' => {
     if (path === undefined) return req.otherwise;
     const existing = opened.get(path);
     if (existing !== undefined) return existing;
@@ -133,8 +129,8 @@ function openOutputs(req: SpawnRequest): Outputs {
       throw err;
     }
   };
-  const stdout = open('--stdout', req.stdoutFile);
-  const stderr = open('--stderr', req.stderrFile);
+  const stdout = open('stdoutFile', req.stdoutFile);
+  const stderr = open('stderrFile', req.stderrFile);
   return {
     stdout,
     stderr,
@@ -160,15 +156,12 @@ export function spawnProcess(req: SpawnRequest): Spawned {
   const previousUmask = req.umask === undefined ? undefined : process.umask(req.umask);
   try {
     // The parent-death signal is tied to the thread that forks: spawn() forks on the main thread.
-    // Both hand req.argv back as it is when there is nothing to change; env comes last, right
-    // before the command, so that setpriv and the parent check run with the default state.
-    const argv = withCredentials(withInheritedSignals(req.argv, req.signals), req.credentials ?? NO_CHANGE, req.parentDeathSignal);
+    const argv = execChain(req.argv, req);
     child = spawn(argv[0]!, argv.slice(1), {
       cwd: req.cwd,
       env: req.env,
       stdio: stdioOf(req, outputs),
       detached: req.detached ?? false,
-      argv0: argv === req.argv ? req.argv0 : undefined,
     });
   } finally {
     if (previousUmask !== undefined) process.umask(previousUmask);

@@ -1,13 +1,15 @@
 // Daemon constructor options: checked against the option registry up front, each mistake a
 // TypeError naming the option and the bad value (daemon.cli() turns the same mistakes into ERROR +
-// exit 2). The typed interface below is the public face of the registry's library options.
+// exit 2). The typed interface below is the public face of the registry's library options: its
+// keys and types are held to the registry's at compile time (RegistryDaemonOptions, below), so
+// neither can change without the other; it is written out for what a reader hovers in an editor,
+// each option with its own doc comment.
 import { basename } from 'node:path';
 import { DaemonError } from '../base/errors.js';
-import { jsTypeOf, KINDS } from '../options/kinds.js';
-import { LIBRARY_OPTIONS, valueOf } from '../options/registry.js';
-import { toActionOptions, type Values } from '../options/resolve.js';
+import { jsTypeOf, KINDS, type Kind } from '../options/kinds.js';
+import { LIBRARY_OPTIONS, valueOf, type OPTIONS } from '../options/registry.js';
+import { toActionOptions, type ActionOptions, type Values } from '../options/resolve.js';
 import { userLacksGroup } from '../options/values.js';
-import type { ActionOptions } from '../base/types.js';
 
 export type Worker = () => unknown;
 export type ShutdownCallback = (message: string, code: number) => unknown;
@@ -54,6 +56,38 @@ export interface DaemonOptions {
   readyCmd?: string | undefined;
 }
 
+/** What a Daemon option of each kind may be given as (KINDS[kind].library, as TypeScript types). */
+interface LibraryInputs {
+  name: string;
+  path: string;
+  directory: string;
+  seconds: number;
+  umask: number | string;
+  signal: string | number;
+  user: number | string;
+  group: number | string;
+  fds: number[];
+  port: number | string;
+  command: string;
+  switch: boolean;
+  detach: boolean | 'auto';
+  function: never;
+}
+/** The two options whose kind is `function`, by their own signatures. */
+interface Callbacks {
+  worker: Worker;
+  shutdownCallback: ShutdownCallback;
+}
+type LibraryDef = Extract<(typeof OPTIONS)[number], { library: true }>;
+type LibraryInput<D extends LibraryDef> = D['key'] extends keyof Callbacks ? Callbacks[D['key']] : LibraryInputs[D['kind'] & Exclude<Kind, 'rewrite' | 'exit-map' | 'fd'>];
+/** A Daemon's options as the registry has them: every option marked `library`, typed by its kind. */
+type RegistryDaemonOptions = { [D in LibraryDef as D['key']]?: LibraryInput<D> | undefined };
+
+/** Compiles only while the two types are the same, both ways (keys, optionality and value types). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const daemonOptionsAreTheRegistrys: Same<DaemonOptions, RegistryDaemonOptions> = true;
+void daemonOptionsAreTheRegistrys;
+
 /** What a Daemon runs with: the action options plus the library's own. */
 export interface DaemonConfig extends ActionOptions {
   worker: Worker | undefined;
@@ -77,7 +111,7 @@ function badOption(option: string, expected: string, value: unknown): TypeError 
  */
 export function checkDaemonOptions(options: DaemonOptions, base?: string): Values {
   if (options === null || typeof options !== 'object') throw new TypeError(`Daemon options must be an object, got ${describe(options)}`);
-  const values: Values = {};
+  const values: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) {
     const def = LIBRARY_OPTIONS.find((o) => o.key === key);
     if (def === undefined) {
@@ -93,10 +127,11 @@ export function checkDaemonOptions(options: DaemonOptions, base?: string): Value
       throw err;
     }
   }
-  if (userLacksGroup(values.uid as string | undefined, values.gid as string | undefined)) {
+  const parsed = values as Values;
+  if (userLacksGroup(parsed.uid, parsed.gid)) {
     throw new TypeError(`Daemon option 'uid' ${describe(options.uid)} has no passwd entry, so no group of its own: give 'gid' too`);
   }
-  return values;
+  return parsed;
 }
 
 /** The config of one run: the constructor's values, with daemon.cli()'s flags on top. */
@@ -104,6 +139,7 @@ export function daemonConfig(values: Values, overrides: Values = {}): DaemonConf
   const merged = { ...values, ...overrides };
   return {
     ...toActionOptions(merged, { command: [], fallbackName: basename(process.argv[1] ?? 'daemon'), workDir: '/' }),
+    // Checked to be functions; called with the signatures DaemonOptions gives them.
     worker: merged.worker as Worker | undefined,
     shutdownCallback: merged.shutdownCallback as ShutdownCallback | undefined,
     detach: valueOf(merged, 'detach'),

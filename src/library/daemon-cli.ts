@@ -1,6 +1,7 @@
 // daemon.cli(): `node app.js ACTION [flags]` for a library daemon. Built-in actions take the flags
 // below (they override the Daemon's options for this run); custom actions get the words after them.
 import { usageError } from '../base/errors.js';
+import { ACTION_TABLE, LIBRARY_ACTIONS } from '../options/action-table.js';
 import { parseFlagValues, runParseArgs } from '../options/argv.js';
 import { row } from '../options/help.js';
 import { CLI_OPTIONS, meaningFor, type OptionDef } from '../options/registry.js';
@@ -12,17 +13,8 @@ export interface CustomAction {
   help: string;
 }
 
-const BUILT_IN_HELP: [string, string][] = [
-  ['start', 'start the daemon (detached unless PID 1, under systemd, or stdin is a socket)'],
-  ['stop', 'stop the daemon and wait for it to exit'],
-  ['restart', 'stop the daemon if running, then start it'],
-  ['status', 'show pid, state, uptime, %cpu and %mem (--json for JSON)'],
-  ['reload', 'tell the running daemon to restart itself in place (SIGHUP)'],
-  ['run', 'run the worker in the foreground'],
-];
-
-/** daemon.cli()'s built-in actions (a Daemon has no list). */
-export const LIBRARY_ACTIONS: readonly Action[] = ['start', 'stop', 'restart', 'status', 'reload', 'run'];
+/** daemon.cli()'s built-in actions and their help lines, from the table of actions. */
+const BUILT_IN_HELP: [string, string][] = LIBRARY_ACTIONS.map((a) => [a, ACTION_TABLE[a].library ?? '']);
 
 /** daemon.cli()'s flags: the registry's options marked `script`. */
 const FLAGS = CLI_OPTIONS.filter((o) => o.script);
@@ -33,7 +25,7 @@ function libraryFlag(o: OptionDef & { flag: string }): { flag: string; meaning: 
     flag: o.arg === undefined ? `--${o.flag}` : `--${o.flag} ${o.arg}`,
     meaning: meaningFor(o),
     default: o.library ? `the Daemon's ${o.key}` : o.shownDefault,
-    actions: o.actions.filter((a) => LIBRARY_ACTIONS.includes(a)),
+    actions: o.actions.filter((a) => (LIBRARY_ACTIONS as readonly Action[]).includes(a)),
   };
 }
 

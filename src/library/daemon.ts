@@ -12,18 +12,18 @@ import { defaultPidFile } from '../options/values.js';
 import { readStat } from '../process/proc.js';
 import { assertSupportedPlatform } from '../base/platform.js';
 import { reportError } from '../base/report.js';
-import type { ActionOptions } from '../base/types.js';
-import type { Values } from '../options/resolve.js';
+import { launches, LIBRARY_ACTIONS, type LibraryAction } from '../options/action-table.js';
+import type { ActionOptions, Values } from '../options/resolve.js';
 import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './config.js';
 import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, scriptArgv, WORKER_ENV, WorkerRuntime } from './runtime.js';
 import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './daemon-cli.js';
 
 export type { DaemonOptions, ShutdownCallback, Worker } from './config.js';
 
-const BUILT_IN = ['start', 'stop', 'restart', 'status', 'reload', 'run'] as const;
+const BUILT_IN = LIBRARY_ACTIONS;
 
-/** The built-in actions doAction() runs. */
-export type Action = (typeof BUILT_IN)[number];
+/** The built-in actions doAction() runs: 'start' | 'stop' | 'restart' | 'status' | 'reload' | 'run'. */
+export type Action = LibraryAction;
 
 /**
  * `Custom` names the actions added with exposeAction(): exposeAction('hello', fn) returns the same
@@ -131,7 +131,7 @@ export class Daemon<Custom extends string = never> {
 
   /** One action with the config of this run (the constructor's options, or cli()'s overrides on top). */
   private async perform(action: string, args: string[], config: DaemonConfig): Promise<number> {
-    const asDaemon = action === 'start' || action === 'restart' || action === 'run' ? daemonSide(config) : undefined;
+    const asDaemon = launches(action) ? daemonSide(config) : undefined;
     if (asDaemon !== undefined) return this.becomeDaemon(asDaemon);
     const custom = this.actions.get(action);
     if (custom) return Number((await custom.fn(args)) ?? 0);

@@ -10,7 +10,7 @@ import { spawnProcess } from '../engine/spawn.js';
 import { PidFile } from '../pidfile/pidfile.js';
 import { readStat } from '../process/proc.js';
 import { waitGone } from '../process/stopping.js';
-import { dieOf, signalNumber } from '../base/signals.js';
+import { dieOf, exitCodeFor, signalNumber } from '../base/signals.js';
 import type { DaemonConfig } from './config.js';
 import { NEVER } from '../base/types.js';
 
@@ -119,7 +119,7 @@ export class WorkerRuntime {
     for (const sig of TERMINATING) {
       process.on(sig, () => {
         const n = signalNumber(sig)!;
-        void this.shutdown(`Terminated by ${sig} (${n})`, -n, 128 + n, sig);
+        void this.shutdown(`Terminated by ${sig} (${n})`, -n, exitCodeFor(sig), sig);
       });
     }
     process.on('SIGHUP', () => {

@@ -4,14 +4,13 @@
 // the registry's `script` options).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { usageError } from '../base/errors.js';
-import { ACTIONS, type Action, type ActionOptions } from '../base/types.js';
+import { ACTIONS, type Action } from '../base/types.js';
+import { ACTION_TABLE } from './action-table.js';
 import { KINDS } from './kinds.js';
 import { acceptedBy, CLI_OPTIONS, type OptionDef } from './registry.js';
 import { closest, didYouMean } from './suggest.js';
-import { toActionOptions, type Values } from './resolve.js';
-import { checkDirectory, userLacksGroup } from './values.js';
-
-const NEEDS_COMMAND: readonly Action[] = ['start', 'restart', 'run'];
+import { toActionOptions, type ActionOptions, type Values } from './resolve.js';
+import { userLacksGroup } from './values.js';
 
 type FlagDef = OptionDef & { flag: string };
 
@@ -66,7 +65,7 @@ function actionIn(args: string[], options: readonly FlagDef[]): Action | undefin
 
 /** Raw parseArgs values to parsed ones keyed by the registry's names; refuses what `action` does not take. */
 export function parseFlagValues(raw: Record<string, unknown>, options: readonly FlagDef[], action: string, base?: string): Values {
-  const values: Values = {};
+  const values: Record<string, unknown> = {};
   for (const o of options) {
     const given = raw[o.flag];
     if (given === undefined) continue;
@@ -74,7 +73,8 @@ export function parseFlagValues(raw: Record<string, unknown>, options: readonly 
     const parse = KINDS[o.kind].parse as (label: string, value: unknown, base?: string) => unknown;
     values[o.key] = Array.isArray(given) ? given.map((v) => parse(`--${o.flag}`, v, base)) : parse(`--${o.flag}`, given, base);
   }
-  return values;
+  // Each value as its option's kind parsed it, under the option's key.
+  return values as Values;
 }
 
 /** `action`: the action the flags are for, when known before parsing (daemon.cli()'s); else read from the words. */
@@ -94,7 +94,7 @@ export function runParseArgs(
 
 /** A stray word before '--' where an option's value was meant: "did you mean --name web?". */
 function strayWordHint(action: Action, word: string, command: string[]): string {
-  if (NEEDS_COMMAND.includes(action) && command.length === 0) return ` (put the command after '--')`;
+  if (ACTION_TABLE[action].command && command.length === 0) return ` (put the command after '--')`;
   const accepts = (flag: string) => acceptedBy(action).some((o) => o.flag === flag);
   const flag = STRAY_WORD_OPTION[action] ?? (word.includes('/') || word.endsWith('.pid') ? 'pid-file' : 'name');
   if (!accepts(flag) || word.startsWith('-')) return ` (put the command after '--')`;
@@ -135,12 +135,9 @@ export function parseCli(argv: string[]): ParsedCli {
   if (extra.length > 0) throw usageError(`Unexpected argument '${extra[0]}'${strayWordHint(action, extra[0]!, command)}`);
 
   const values = parseFlagValues(raw, CLI_OPTIONS, action);
-  if (NEEDS_COMMAND.includes(action) && command.length === 0) throw usageError(`${action} needs a command after '--'`);
-  if (NEEDS_COMMAND.includes(action) && userLacksGroup(values.uid as string | undefined, values.gid as string | undefined)) {
-    throw usageError(`--user ${values.uid as string} has no passwd entry, so no group of its own: give --group too`);
-  }
-  for (const o of CLI_OPTIONS) {
-    if (o.kind === 'directory' && values[o.key] !== undefined) checkDirectory(`--${o.flag}`, values[o.key] as string);
+  if (ACTION_TABLE[action].command && command.length === 0) throw usageError(`${action} needs a command after '--'`);
+  if (ACTION_TABLE[action].command && userLacksGroup(values.uid, values.gid)) {
+    throw usageError(`--user ${values.uid} has no passwd entry, so no group of its own: give --group too`);
   }
   // list is about no one daemon: it needs no name.
   const fallbackName = action === 'list' ? 'list' : undefined;

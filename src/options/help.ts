@@ -1,28 +1,10 @@
 // Help texts, generated from the option registry: `daemonocle --help`, `daemonocle ACTION --help`
 // (exactly the options ACTION accepts), daemon.cli()'s help, and docs/cli.md's option table.
 import { ACTIONS, type Action } from '../base/types.js';
+import { ACTION_TABLE } from './action-table.js';
 import { acceptedBy, CLI_OPTIONS, defaultFor, defaultsSummary, groupByAction, helpLine, meaningFor, OPTIONS, type OptionDef } from './registry.js';
 
 export const USAGE = `Usage: daemonocle <${ACTIONS.join('|')}> [options] [-- command [args...]]`;
-
-const SUMMARY: Record<Action, { line: string; what: string }> = {
-  start: { line: 'start CMD detached; OK only once it came up', what: 'Start CMD as a daemon and report whether it came up.' },
-  stop: { line: 'send SIGTERM and wait for the exit (no SIGKILL unless --force)', what: 'Stop the daemon and wait for it to exit.' },
-  restart: { line: 'stop if running, then start', what: 'Stop the daemon (if running), then start CMD.' },
-  status: {
-    line: "pid, state, uptime, %cpu and %mem of the daemon's process group",
-    what: 'Show pid, state, uptime, %cpu and %mem of the daemon and its process group.',
-  },
-  reload: { line: 'send SIGHUP (or --reload-signal) to the daemon', what: 'Send the reload signal (SIGHUP) to the daemon; it does not wait.' },
-  list: {
-    line: 'every daemon in a pid directory: name, pid, state, uptime, %cpu, %mem',
-    what: "List every daemon whose pid file is in the default pid directory (or --pid-dir), like pm2 ls.",
-  },
-  run: {
-    line: 'run CMD in the foreground (systemd ExecStart=, container ENTRYPOINT)',
-    what: 'Run CMD in the foreground: forward signals, reap orphans as PID 1, exit the way CMD did.',
-  },
-};
 
 const COLUMN = 28;
 const WIDTH = 100;
@@ -79,10 +61,10 @@ function optionRows(options: readonly (OptionDef & { flag: string })[], action?:
 
 export function helpText(action: Action | undefined): string {
   if (action !== undefined) {
-    const cmd = action === 'start' || action === 'restart' || action === 'run' ? ' -- CMD [ARGS...]' : '';
+    const cmd = ACTION_TABLE[action].command ? ' -- CMD [ARGS...]' : '';
     return `Usage: daemonocle ${action} [options]${cmd}
 
-${SUMMARY[action].what}
+${ACTION_TABLE[action].what}
 
 Options:
 ${optionRows(acceptedBy(action), action)}
@@ -95,7 +77,7 @@ ${row('-h, --help', 'this help')}
 Run any command as a well-behaved Unix daemon.
 
 Actions:
-${ACTIONS.map((a) => `  ${a.padEnd(width)}${SUMMARY[a].line}`).join('\n')}
+${ACTIONS.map((a) => `  ${a.padEnd(width)}${ACTION_TABLE[a].line}`).join('\n')}
   ${'help'.padEnd(width)}this help; help ACTION: that action's (as ACTION --help)
 
 Options (each action takes only those its own --help lists):
@@ -124,7 +106,7 @@ export function markdownOptionTable(): string {
     const library = o.library ? `\`${o.key}\`` : '';
     return `| ${flag} | ${o.actions.join(', ')} | ${perActionCell(o, meaningFor)} | ${perActionCell(o, defaultFor)} | ${library} |`;
   });
-  const libraryOnly = OPTIONS.filter((o) => o.flag === undefined).map(
+  const libraryOnly = (OPTIONS as readonly OptionDef[]).filter((o) => o.flag === undefined).map(
     (o) => `| | (library only) | ${cell(meaningFor(o))} | ${cell(o.shownDefault ?? '')} | \`${o.key}\` |`,
   );
   return ['| option | actions | meaning | default | library name |', '|---|---|---|---|---|', ...rows, ...libraryOnly].join('\n');

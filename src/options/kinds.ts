@@ -1,7 +1,10 @@
 // The kinds of value an option takes: how the CLI's text and a Daemon option's value are parsed,
 // which JavaScript types a Daemon option may be, and the words a TypeError uses for it.
 import { usageError } from '../base/errors.js';
+import type { Probe, Rewrite } from '../base/types.js';
+import type { RestartMode } from './values.js';
 import {
+  checkDirectory,
   absolutePath,
   parseCommandFd,
   parseExitMapping,
@@ -21,7 +24,32 @@ import {
 
 type JsType = 'string' | 'number' | 'boolean' | 'function' | 'array';
 
-interface KindDef {
+/** What each kind's parse() gives: the type of an option's parsed value (one of it, for a repeatable one). */
+export interface KindValues {
+  name: string;
+  path: string;
+  directory: string;
+  seconds: number;
+  umask: number;
+  signal: number;
+  user: string;
+  group: string;
+  fds: number[];
+  port: Probe;
+  command: string;
+  switch: boolean;
+  function: (...args: never[]) => unknown;
+  detach: boolean | 'auto';
+  rewrite: Rewrite;
+  'exit-map': [number, number];
+  fd: number;
+  restart: RestartMode;
+  'restart-limit': { starts: number; seconds: number };
+}
+
+export type Kind = keyof KindValues;
+
+export interface KindDef<V = unknown> {
   /** Types a Daemon option of this kind may have. */
   library: readonly JsType[];
   /** "must be ..." in a Daemon option's TypeError. */
@@ -32,19 +60,22 @@ interface KindDef {
    * CLI text or a Daemon option's value to the parsed value; throws a usage DaemonError. base: the
    * directory a relative path is resolved against (paths only; default the cwd).
    */
-  parse(label: string, value: never, base?: string): unknown;
+  parse(label: string, value: never, base?: string): V;
 }
 
-const id = (_label: string, value: unknown): unknown => value;
+const id = <V>(_label: string, value: V): V => value;
 
-export type Kind =
-  | 'name' | 'path' | 'directory' | 'seconds' | 'umask' | 'signal' | 'user' | 'group' | 'fds' | 'port' | 'command' | 'switch'
-  | 'function' | 'detach' | 'rewrite' | 'exit-map' | 'fd' | 'restart' | 'restart-limit';
+/** A directory option: absolute, and it must exist (the CLI's --work-dir and a Daemon's workDir alike). */
+function existingDirectory(label: string, value: string, base?: string): string {
+  const path = absolutePath(label, value, base);
+  checkDirectory(label, path);
+  return path;
+}
 
-export const KINDS: Record<Kind, KindDef> = {
+export const KINDS: { [K in Kind]: KindDef<KindValues[K]> } = {
   name: { library: ['string'], expected: "a non-empty name without '/' or newlines", typeExpected: 'a string', parse: parseName },
   path: { library: ['string'], expected: 'a non-empty path', parse: absolutePath },
-  directory: { library: ['string'], expected: 'a non-empty path', parse: absolutePath },
+  directory: { library: ['string'], expected: 'an existing directory', parse: existingDirectory },
   seconds: { library: ['number'], expected: `a number of seconds from 0 to ${MAX_SECONDS}`, parse: parseSeconds },
   umask: {
     library: ['number', 'string'],
@@ -70,12 +101,12 @@ export const KINDS: Record<Kind, KindDef> = {
   fd: { library: ['number'], expected: 'an fd number >= 3', parse: parseCommandFd },
   restart: { library: ['string'], expected: "'no', 'on-failure' or 'always'", parse: parseRestartMode },
   'restart-limit': { library: ['string'], expected: "'STARTS/SECONDS' (e.g. '5/10')", parse: parseRestartLimit },
-  switch: { library: ['boolean'], expected: 'true or false', parse: id },
-  function: { library: ['function'], expected: 'a function', parse: id },
+  switch: { library: ['boolean'], expected: 'true or false', parse: id<boolean> },
+  function: { library: ['function'], expected: 'a function', parse: id<(...args: never[]) => unknown> },
   detach: {
     library: ['boolean', 'string'],
     expected: "true, false or 'auto'",
-    parse: (label: string, value: unknown) => {
+    parse: (label: string, value: unknown): boolean | 'auto' => {
       if (value !== true && value !== false && value !== 'auto') throw usageError(`${label} must be true, false or 'auto'`);
       return value;
     },

@@ -2,10 +2,13 @@
 // value it takes, its default, the actions it changes, and its help line. The CLI's parseArgs
 // configuration, which action accepts what, both help texts, the Daemon constructor's known keys
 // and TypeErrors, and daemon.cli()'s flags are all generated from it (see argv.ts, help.ts,
-// library/config.ts, library/daemon-cli.ts). docs/cli.md's option table is generated from it too (npm run docs:options).
+// library/config.ts, library/daemon-cli.ts). docs/cli.md's option table is generated from it too
+// (npm run docs:options). The table is `as const`: its keys are a type (OptionKey), and so are the
+// parsed values (Values, valueOf), the option fields of ActionOptions and a Daemon's options.
 import { SIGHUP } from '../base/signals.js';
 import { ACTIONS, type Action } from '../base/types.js';
-import type { Kind } from './kinds.js';
+import { DETACHING, LAUNCHING } from './action-table.js';
+import type { Kind, KindValues } from './kinds.js';
 
 export interface OptionDef {
   /** camelCase: the Daemon option's name, and the key of the parsed value everywhere. */
@@ -45,12 +48,12 @@ interface PerAction {
 
 /** Every action about one daemon (all but list). */
 const ALL: readonly Action[] = ACTIONS.filter((a) => a !== 'list');
-const LAUNCH: readonly Action[] = ['start', 'restart', 'run'];
-const DETACHED: readonly Action[] = ['start', 'restart'];
+const LAUNCH = LAUNCHING;
+const DETACHED = DETACHING;
 const OWNER_HELP = "the daemon's own user: a pid directory that start --user made for it is trusted";
 const OWNER_GROUP_HELP = "the daemon's own group (see --user)";
 
-export const OPTIONS: readonly OptionDef[] = [
+export const OPTIONS = [
   {
     key: 'name', flag: 'name', arg: 'NAME', kind: 'name', actions: ALL, library: true, script: false,
     shownDefault: "the command's basename; for an interpreter (node, python, sh, java -jar, ...) its script's, without extension",
@@ -202,10 +205,28 @@ export const OPTIONS: readonly OptionDef[] = [
     script: false, default: { starts: 5, seconds: 10 }, shownDefault: '5/10',
     help: "with --restart: give up instead of starting CMD more than N times within SECONDS (systemd's StartLimitBurst/IntervalSec)",
   },
-];
+] as const satisfies readonly OptionDef[];
 
-export const CLI_OPTIONS = OPTIONS.filter((o): o is OptionDef & { flag: string } => o.flag !== undefined);
-export const LIBRARY_OPTIONS = OPTIONS.filter((o) => o.library);
+type Def = (typeof OPTIONS)[number];
+/** Every option's key: the Daemon option's name, and the key of its parsed value everywhere. */
+export type OptionKey = Def['key'];
+type DefOf<K extends OptionKey> = Extract<Def, { key: K }>;
+/** One option's parsed value: its kind's, or a list of them for a repeatable option. */
+export type Value<K extends OptionKey> = DefOf<K> extends { multiple: true } ? KindValues[DefOf<K>['kind']][] : KindValues[DefOf<K>['kind']];
+/** Parsed option values by key: what the CLI's flags and a Daemon's options become, before defaults. */
+export type Values = { [K in OptionKey]?: Value<K> };
+/** An option's value once its default applies: never undefined for one with a default (a switch: false). */
+export type Resolved<K extends OptionKey> = DefOf<K> extends { default: unknown } | { kind: 'switch' } ? Value<K> : Value<K> | undefined;
+
+const DEFS: readonly OptionDef[] = OPTIONS;
+export const CLI_OPTIONS = DEFS.filter((o): o is OptionDef & { flag: string } => o.flag !== undefined);
+export const LIBRARY_OPTIONS = DEFS.filter((o) => o.library);
+
+/** The CLI's words for an option: its flag (`--stdout` for stdoutFile); the key for one without a flag. */
+export const flagWords = (key: string): string => {
+  const flag = CLI_OPTIONS.find((o) => o.key === key)?.flag;
+  return flag === undefined ? key : `--${flag}`;
+};
 
 export const acceptedBy = (action: Action): (OptionDef & { flag: string })[] => CLI_OPTIONS.filter((o) => o.actions.includes(action));
 
@@ -253,9 +274,9 @@ export function defaultsSummary(o: OptionDef, among: readonly Action[]): string 
 }
 
 /** An option's parsed value, or its default. */
-export function valueOf<T>(values: Readonly<Record<string, unknown>>, key: string): T {
-  if (values[key] !== undefined) return values[key] as T;
-  const o = OPTIONS.find((d) => d.key === key);
-  if (o === undefined) throw new Error(`no option '${key}'`);
-  return (o.default ?? (o.kind === 'switch' ? false : undefined)) as T;
+export function valueOf<K extends OptionKey>(values: Readonly<Values>, key: K): Resolved<K> {
+  const given = values[key];
+  if (given !== undefined) return given as Resolved<K>;
+  const o = DEFS.find((d) => d.key === key)!;
+  return (o.default ?? (o.kind === 'switch' ? false : undefined)) as Resolved<K>;
 }
