@@ -58,16 +58,19 @@ t.test('a TERM in the first instant is forwarded, as by tini', async (t) => {
   if (!needs(t, '/usr/bin/unshare', 'unshare (util-linux)')) return;
   const box = sandbox(t);
   const opts = { env: box.env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 10_000 } as const;
+  // Two busy loops, as in the issue's measurement: the wrapper competes for both cores.
+  const busy = [1, 2].map(() => execa('sh', ['-c', 'while :; do :; done'], { env: box.env, extendEnv: false, reject: false, stdin: 'ignore' }));
+  t.teardown(() => busy.forEach((p) => p.kill('SIGKILL')));
   for (const [label, wrapper] of [
     ['tini', [TINI, '--']],
     ['daemonocle run', [RUNTIME, BIN, 'run', '--']],
   ] as const) {
     // As PID 1 (a container), where a signal without a handler is dropped: TERM the moment the
-    // command's process appears. Up to 30 rounds, at most 10 s in all.
+    // command's process appears. Up to 50 rounds, at most 15 s in all.
     const started = Date.now();
     let rounds = 0;
     let lost = 0;
-    for (; rounds < 30 && Date.now() - started < 10_000; rounds++) {
+    for (; rounds < 50 && Date.now() - started < 15_000; rounds++) {
       const proc = execa('unshare', ['--pid', '--fork', '--mount-proc', ...wrapper, 'sleep', '1000'], opts);
       let init = 0;
       await waitFor(`${label}: PID 1 of the namespace`, () => (init = firstChild(proc.pid!)) > 0 || proc.exitCode !== null);
@@ -86,9 +89,11 @@ t.test('a TERM in the first instant is forwarded, as by tini', async (t) => {
         const r = await proc;
         if (!(r.signal === 'SIGTERM' || r.exitCode === 143)) wrong++;
       }
-      await waitFor(`${label}: nothing left`, () => box.processes().length === 0, 2000).catch(() => {});
+      const busyPids = new Set(busy.map((p) => p.pid));
+      const left = () => box.processes().filter((p) => !busyPids.has(p));
+      await waitFor(`${label}: nothing left`, () => left().length === 0, 2000).catch(() => {});
       t.equal(wrong, 0, `${label}, TERM as soon as ${when}: it died of TERM or exited 143 every time`);
-      t.same(box.processes(), [], `${label}, TERM as soon as ${when}: no process left`);
+      t.same(left(), [], `${label}, TERM as soon as ${when}: no process left`);
     }
   }
 });
