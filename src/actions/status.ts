@@ -4,18 +4,27 @@ import { inspectPidFile } from '../pidfile/pidfile.js';
 import { placeOf } from '../pidfile/directory.js';
 import type { ActionOptions } from '../base/types.js';
 import { collectStatus, statusLine } from '../process/sample.js';
+import { TRACKING } from '../process/service.js';
 import { drawTree } from '../process/tree.js';
+import { leftBehind, serviceTrust } from './stop.js';
 
 /** Never writes: a stale pid file is reported (exit 1), not removed. */
 export async function status(opts: ActionOptions): Promise<number> {
   const state = inspectPidFile(opts.pidFile, placeOf(opts));
   if (state.kind !== 'running') {
     if (state.kind === 'broken') warn(`Broken pid file ${opts.pidFile}`);
-    if (opts.json) out(`${JSON.stringify({ name: opts.name, pid: null, status: 'not running' })}\n`);
-    else out(`${escapeForTerminal(opts.name)} -- not running\n`);
+    // The daemon died, but processes of its service still run: said so, and `stop` ends them.
+    const left = state.kind === 'stale' ? leftBehind(opts)?.members.map((m) => m.pid) : undefined;
+    if (opts.json) {
+      const extra = left ? { pids: left, tracking: TRACKING } : {};
+      out(`${JSON.stringify({ name: opts.name, pid: null, status: 'not running', ...extra })}\n`);
+    } else if (left) {
+      const n = left.length === 1 ? '1 process of it is' : `${left.length} processes of it are`;
+      out(`${escapeForTerminal(opts.name)} -- not running, but ${n}: ${left.join(', ')}\n`);
+    } else out(`${escapeForTerminal(opts.name)} -- not running\n`);
     return state.kind === 'missing' ? EXIT.notRunning : EXIT.failure;
   }
-  const s = await collectStatus(opts.name, state.pid, state.stat, opts.tree);
+  const s = await collectStatus(opts.name, state.pid, state.stat, opts.tree, serviceTrust(opts));
   if (opts.json) {
     const sorted = Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : 1)));
     out(`${JSON.stringify(sorted)}\n`);

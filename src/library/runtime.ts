@@ -11,6 +11,7 @@ import { removePidFileIfOwn, writePidFile } from '../pidfile/pidfile.js';
 import { openPidDir, placeOf } from '../pidfile/directory.js';
 import { readStat } from '../process/proc.js';
 import { waitGone } from '../process/stopping.js';
+import { markerFor, ownServiceId, SERVICE_ENV } from '../process/service.js';
 import { dieOf, signalNumber } from '../base/signals.js';
 import type { DaemonConfig } from './config.js';
 
@@ -321,6 +322,7 @@ export class WorkerRuntime {
       process.exit(1);
     }
     writePidFile(config.pidFile, process.pid, self.startTime, placeOf(config));
+    markThisService();
     out(`Reloading ${escapeForTerminal(config.name)} ... OK\n`);
   }
 }
@@ -332,4 +334,13 @@ function activationFdsOrNone(): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * This process is the daemon the pid file names: what it spawns from now on carries its service's
+ * marker (src/process/service.ts), so `stop` finds it even once it left the session.
+ */
+export function markThisService(): void {
+  const id = ownServiceId();
+  if (id !== undefined) process.env[SERVICE_ENV] = markerFor(id, process.env[SERVICE_ENV]);
 }
