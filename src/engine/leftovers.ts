@@ -16,6 +16,8 @@ export interface LeftoverSpec {
   subreaper: boolean;
   stopTimeout: number;
   rewrite: Rewrite[];
+  /** --user: the command's processes run as it. */
+  credentials: { uid: number | undefined };
 }
 
 /** The service `run` is: the wrapper itself (the process a `run --pid-file` names). */
@@ -30,14 +32,19 @@ export function withServiceMarker(env: NodeJS.ProcessEnv, id: ServiceId | undefi
  * Processes of the command's service other than the wrapper: its session and its own children are
  * not evidence (the session is its caller's; a probe is its own child), the marker is.
  */
-const leftoverSearch = (): FindOptions => ({ trusted: new Set([0, callerUid()]), session: false, inOwnGroup: true, fromDaemon: false });
+const leftoverSearch = (uid: number | undefined): FindOptions => ({
+  trusted: new Set([0, callerUid(), ...(uid === undefined ? [] : [uid])]),
+  session: false,
+  inOwnGroup: true,
+  fromDaemon: false,
+});
 
 const processes = (n: number) => `${n} ${n === 1 ? 'process' : 'processes'}`;
 
 /** Once the command exited: what it left, named, and with --signal-group or --subreaper ended. */
 export async function endLeftovers(spec: LeftoverSpec, id: ServiceId | undefined, pgid: number): Promise<void> {
   if (id === undefined || process.pid === 1) return;
-  const search = leftoverSearch();
+  const search = leftoverSearch(spec.credentials.uid);
   const left = findMembers(id, search);
   // With --signal-group the command's process group too (a member may have scrubbed its environment).
   const inGroup = () => (spec.signalGroup ? [...processTable().values()].filter((st) => st.pgrp === pgid).map((st) => st.pid) : []);

@@ -76,26 +76,47 @@ function uidsOf(pid: number): number[] | undefined {
 /** The real uid of a process, or undefined when gone. */
 export const realUidOf = (pid: number): number | undefined => uidsOf(pid)?.[0];
 
+/** What is read of a process, once per pass over /proc (`list` asks for many services at a time). */
+interface Facts {
+  uids?: number[] | undefined;
+  markers?: string[];
+}
+const factsOfPass = new WeakMap<Map<number, ProcStat>, Map<number, Facts>>();
+
+function factsOf(table: Map<number, ProcStat>, pid: number): Facts {
+  let pass = factsOfPass.get(table);
+  if (pass === undefined) factsOfPass.set(table, (pass = new Map()));
+  let facts = pass.get(pid);
+  if (facts === undefined) pass.set(pid, (facts = {}));
+  return facts;
+}
+
 /** Whether pid runs as one trusted uid throughout. */
-function runsAsTrusted(pid: number, trusted: ReadonlySet<number>): boolean {
-  const uids = uidsOf(pid);
+function runsAsTrusted(facts: Facts, pid: number, trusted: ReadonlySet<number>): boolean {
+  if (!('uids' in facts)) facts.uids = uidsOf(pid);
+  const uids = facts.uids;
   return uids !== undefined && uids.every((u) => u === uids[0]) && trusted.has(uids[0]!);
 }
 
-/** Whether the process's environment carries marker (unreadable: no). */
-function carriesMarker(pid: number, marker: string): boolean {
+/** The service markers in a process's environment (unreadable: none). */
+function markersOf(facts: Facts, pid: number): string[] {
+  if (facts.markers === undefined) facts.markers = readMarkers(pid);
+  return facts.markers;
+}
+
+function readMarkers(pid: number): string[] {
   let environ: string;
   try {
     environ = readProcText(`/proc/${pid}/environ`);
   } catch {
-    return false;
+    return [];
   }
-  const key = `\0${SERVICE_ENV}=`;
-  const at = `\0${environ}`.indexOf(key);
-  if (at < 0) return false;
-  const start = at + key.length - 1;
+  const name = `\0${SERVICE_ENV}=`;
+  const at = `\0${environ}`.indexOf(name);
+  if (at < 0) return [];
+  const start = at + name.length - 1;
   const end = environ.indexOf('\0', start);
-  return environ.slice(start, end < 0 ? undefined : end).split(',').includes(marker);
+  return environ.slice(start, end < 0 ? undefined : end).split(',');
 }
 
 export interface FindOptions {
@@ -134,7 +155,8 @@ export function findMembers(id: ServiceId, opts: FindOptions): Member[] {
   const members = new Map<number, ProcStat>();
   for (const st of table.values()) {
     if (excluded(st) || st.startTime < id.startTime) continue;
-    if ((sessionCounts && st.session === daemon!.session) || (runsAsTrusted(st.pid, trusted) && carriesMarker(st.pid, marker))) {
+    const facts = factsOf(table, st.pid);
+    if ((sessionCounts && st.session === daemon!.session) || (runsAsTrusted(facts, st.pid, trusted) && markersOf(facts, st.pid).includes(marker))) {
       members.set(st.pid, st);
     }
   }
