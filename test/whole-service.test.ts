@@ -222,7 +222,7 @@ t.test('20 rounds: a service forking 50 children while stop runs; nothing left, 
     const plain = foreign(t, box, ['sleep', '995']);
     const other = foreign(t, box, ['sleep', '994'], { DAEMONOCLE_SERVICE: `${pid}-${stat(pid)!.startTime + 1}` });
     const r = await cli(box, 'stop');
-    t.equal(r.stdout, 'Stopping fam ... OK\n', `round ${round}: OK`);
+    t.equal(r.stdout, 'Stopping fam ... OK\n', `round ${round}: OK${r.stderr === '' ? '' : ` (${r.stderr.trim()})`}`);
     const left = box.processes().filter((p) => p !== plain.pid && p !== other.pid);
     t.same(left, [], `round ${round}: nothing of the service left`);
     t.ok(alive(plain.pid!) && alive(other.pid!), `round ${round}: nothing foreign touched`);

@@ -36,8 +36,7 @@ export const serviceTrust = (opts: ActionOptions): FindOptions => ({ trusted: tr
  * A pid file whose daemon died while processes of its service still run (the daemon was killed,
  * or an earlier stop failed on them): the service, and those processes.
  */
-export function leftBehind(opts: ActionOptions): { id: ServiceId; members: Member[] } | undefined {
-  const state = inspectPidFile(opts.pidFile, placeOf(opts));
+export function leftBehind(opts: ActionOptions, state = inspectPidFile(opts.pidFile, placeOf(opts))): { id: ServiceId; members: Member[] } | undefined {
   if (state.kind !== 'stale' || state.startTime === undefined) return undefined;
   const id = { pid: state.pid, startTime: state.startTime };
   const members = findMembers(id, serviceTrust(opts));
@@ -46,12 +45,15 @@ export function leftBehind(opts: ActionOptions): { id: ServiceId; members: Membe
 
 /** Stop, with the pid-file lock already held by the caller (restart holds it across both). */
 export async function stopLocked(opts: ActionOptions): Promise<number> {
-  const orphaned = leftBehind(opts);
+  // One reading of the pid file decides: a daemon that exits right after it is stopped (and its
+  // service ended) below, never mistaken for "not running" by a second reading.
+  const state = inspectPidFile(opts.pidFile, placeOf(opts));
+  const orphaned = leftBehind(opts, state);
   if (orphaned) {
     out(`Stopping ${escapeForTerminal(opts.name)} ... `);
     return finish(opts, orphaned.id, Date.now(), false);
   }
-  const running = runningOrCleared(opts.pidFile, placeOf(opts));
+  const running = state.kind === 'running' ? state : runningOrCleared(opts.pidFile, placeOf(opts));
   if (!running) {
     warn(`${opts.name} is not running`);
     return EXIT.ok;
