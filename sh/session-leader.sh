@@ -12,7 +12,9 @@
 #   2. closes every fd but 0-2, PIPE_FD, LOCK_FD and KEEP_FDS: the caller marks inherited fds
 #      close-on-exec, but a thread of Node's own may open a file without O_CLOEXEC at any moment,
 #      and only the child can close such a leak for sure (dash cannot name fds above 9; bash can);
-#   3. writes its pid and a newline to PIPE_FD, closes PIPE_FD and LOCK_FD, and execs COMMAND.
+#   3. writes its pid and a newline to PIPE_FD, closes PIPE_FD and LOCK_FD, and execs COMMAND with
+#      DAEMONOCLE_SERVICE=PID-STARTTIME in its environment: the service's marker, inherited by every
+#      descendant (src/process/service.ts finds the whole service by it).
 # LOCK_FD is '-' when no lock is held; KEEP_FDS is a space-separated list, maybe empty.
 # Exit 125 from the subshell: bad arguments or an unwritable pid file; the command never ran.
 
@@ -45,6 +47,8 @@ umask "$mask"
     case $fd in [3-9]) ;; *) [ -n "$BASH_VERSION" ] || continue ;; esac
     eval "exec $fd>&-"
   done
+  DAEMONOCLE_SERVICE=$pid-$starttime
+  export DAEMONOCLE_SERVICE
   trap '' PIPE
   echo "$pid" >&"$pipe"
   eval "exec $pipe>&-"

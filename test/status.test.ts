@@ -15,7 +15,8 @@ t.test('status: the line format, and --json', async (t) => {
   const j = await box.cli(['status', '--pid-file', box.pidFile, '--name', 'napper', '--json']);
   t.equal(j.exitCode, 0);
   const obj = JSON.parse(j.stdout);
-  t.same(Object.keys(obj), ['cpu_percent', 'memory_percent', 'name', 'pid', 'pids', 'status', 'uptime']);
+  t.same(Object.keys(obj), ['cpu_percent', 'memory_percent', 'name', 'pid', 'pids', 'status', 'tracking', 'uptime']);
+  t.equal(obj.tracking, 'marker', 'how the service is found (issue 30)');
   t.equal(obj.pid, pid);
   t.same(obj.pids, [pid]);
   t.equal(obj.name, 'napper');

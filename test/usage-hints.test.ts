@@ -36,7 +36,7 @@ t.test('slips: one ERROR line with the hint, the usage line, exit 2', async (t) 
   // Close only to an option start refuses (stop's --force): no hint towards it.
   for (const args of [['start', '--zzzzzz', '--', 'sleep', '1'], ['start', '--forc', '--', 'sleep', '1']]) {
     const r = await box.cli(args);
-    t.match(r.stderr, new RegExp(`^ERROR: Unknown option '${args[1]}'; valid options: --name, --pid-file, .*--subreaper\\n${USAGE.replace(/[|[\]().*+?]/g, '\\$&')}$`), args[1]!);
+    t.match(r.stderr, new RegExp(`^ERROR: Unknown option '${args[1]}'; valid options: --name, --pid-file, .*--subreaper, --restart, --restart-delay, --restart-max-delay, --restart-reset, --restart-limit\\n${USAGE.replace(/[|[\]().*+?]/g, '\\$&')}$`), args[1]!);
     t.equal(r.exitCode, 2);
   }
   const action = await box.cli(['frobnicate']);

@@ -6,7 +6,6 @@ import { isatty } from 'node:tty';
 import { DaemonError, reason } from '../base/errors.js';
 import { warn } from '../base/log.js';
 import { isChildSubreaper, setChildSubreaper } from '../base/native.js';
-import { isGone, listPids, readStat } from '../process/proc.js';
 import { exitCodeFor, FORWARDED } from '../base/signals.js';
 import type { CommandSpec, Probe, Rewrite } from '../base/types.js';
 import { resolveCommand } from './command.js';
@@ -16,6 +15,7 @@ import { followJobControl } from './job-control.js';
 import { describeProbe, waitForProbes } from './probes.js';
 import { newlineOn } from './ready-fd.js';
 import { startReaping } from './reaper.js';
+import { endLeftovers, withServiceMarker, wrapperService } from './leftovers.js';
 import { spawnProcess } from './spawn.js';
 import { bridgeSystemd, type SystemdBridge } from '../systemd/wrapper.js';
 
@@ -49,9 +49,11 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const onTerminal = isatty(0);
   const ownSession = spec.signalGroup || onTerminal;
   const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
+  // The command's service: the marker its processes inherit (src/process/service.ts).
+  const service = wrapperService();
   let child;
   try {
-    child = await spawnChild(spec, command, systemd, ownSession);
+    child = await spawnChild(spec, command, systemd, ownSession, withServiceMarker(systemd.childEnv, service));
   } finally {
     if (child === undefined) forwarding.stop();
   }
@@ -66,7 +68,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const death = await waitForExit(child, forwarding, spec.rewrite);
   stopAnnouncing();
   forwarding.stop();
-  if (spec.signalGroup) await endGroup(spec, pid);
+  await endLeftovers(spec, service, pid);
   stopReaping();
   stopFollowing();
   await systemd.close();
@@ -94,7 +96,7 @@ export function becomeReaper(spec: ForegroundSpec): boolean {
   return false;
 }
 
-export async function spawnChild(spec: ForegroundSpec, command: string[], systemd: SystemdBridge, ownSession: boolean): Promise<ChildProcess> {
+export async function spawnChild(spec: ForegroundSpec, command: string[], systemd: SystemdBridge, ownSession: boolean, env: NodeJS.ProcessEnv = systemd.childEnv): Promise<ChildProcess> {
   let spawned;
   try {
     spawned = spawnProcess({
@@ -102,7 +104,7 @@ export async function spawnChild(spec: ForegroundSpec, command: string[], system
       // LISTEN_PID must be the child's own pid: the exec chain's last link sets it.
       listenPid: systemd.needsListenPid,
       cwd: spec.cwd,
-      env: systemd.childEnv,
+      env,
       stdin: 'inherit',
       stdoutFile: spec.stdoutFile,
       stderrFile: spec.stderrFile,
@@ -194,38 +196,6 @@ export async function waitForExit(child: ChildProcess, forwarding: Forwarding, r
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return death;
-}
-
-/** The live members of process group pgid (zombies are gone already). */
-const groupMembers = (pgid: number) => listPids().filter((p) => {
-  const st = readStat(p);
-  return st !== null && st.pgrp === pgid && !isGone(st);
-});
-
-/**
- * With --signal-group, as dumb-init in its setsid mode: once the child has exited, what it left in
- * its process group (a shell's background job) gets TERM (as --rewrite says). The wrapper waits
- * up to --stop-timeout for them, then names what still runs in a WARNING: never a SIGKILL.
- */
-export async function endGroup(spec: ForegroundSpec, pgid: number): Promise<void> {
-  if (groupMembers(pgid).length === 0) return;
-  const rewritten = [...spec.rewrite].reverse().find((r) => r.from === 'SIGTERM');
-  const sig = rewritten === undefined ? 'SIGTERM' : rewritten.to;
-  if (sig === null) return;
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    return; // The group emptied meanwhile.
-  }
-  const deadline = Date.now() + spec.stopTimeout * 1000;
-  let left = groupMembers(pgid);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
-    left = groupMembers(pgid);
-  }
-  if (left.length > 0) {
-    warn(`${spec.name}: ${left.length} process(es) of its group still run ${spec.stopTimeout} s after ${sig}: PID ${left.join(', ')}; left running (no SIGKILL is sent)`);
-  }
 }
 
 /**

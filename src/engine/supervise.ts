@@ -5,13 +5,12 @@
 // the service; nothing a stop caused is answered with a restart.
 import { isatty } from 'node:tty';
 import { error, warn } from '../base/log.js';
-import { signalNumber } from '../base/signals.js';
+import { exitCodeFor } from '../base/signals.js';
 import type { RestartPolicy } from '../base/types.js';
 import {
   announceReadiness,
   becomeReaper,
   checkCommand,
-  endGroup,
   exitStatus,
   leaveCallersDirectory,
   spawnChild,
@@ -21,6 +20,7 @@ import {
   type ForegroundSpec,
 } from './foreground.js';
 import { forwardSignals, type Forwarding } from './forwarding.js';
+import { endLeftovers, withServiceMarker, wrapperService } from './leftovers.js';
 import { followJobControl } from './job-control.js';
 import { startReaping } from './reaper.js';
 import { bridgeSystemd } from '../systemd/wrapper.js';
@@ -37,6 +37,9 @@ export async function superviseForeground(spec: SupervisedSpec): Promise<Foregro
   const ownSession = spec.signalGroup || onTerminal;
   const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
   const schedule = restartSchedule(spec.restart);
+  // Every child carries the wrapper's service marker: what one leaves behind is found after it.
+  const service = wrapperService();
+  const env = withServiceMarker(systemd.childEnv, service);
   let commandDir: string | undefined;
   const readiness = { told: false };
   let stopReaping = () => {};
@@ -44,7 +47,7 @@ export async function superviseForeground(spec: SupervisedSpec): Promise<Foregro
     for (let start = 1; ; start++) {
       // Not reaping while a child is spawned: its pid is libuv's to wait for from the first instant.
       stopReaping();
-      const child = await spawnChild(spec, command, systemd, ownSession);
+      const child = await spawnChild(spec, command, systemd, ownSession, env);
       const pid = child.pid!;
       const startedAt = Date.now();
       schedule.started(startedAt);
@@ -58,7 +61,7 @@ export async function superviseForeground(spec: SupervisedSpec): Promise<Foregro
       stopAnnouncing();
       stopFollowing();
       forwarding.detach();
-      if (spec.signalGroup) await endGroup(spec, pid);
+      await endLeftovers(spec, service, pid);
       const end = exitStatus(death, forwarding.forwarded);
       if (forwarding.stopRequested !== undefined || !restartsAfter(spec.restart, death)) return end;
 
@@ -133,5 +136,5 @@ function stopOr(forwarding: Forwarding, seconds: number): Promise<NodeJS.Signals
  */
 function endedByStop(sig: NodeJS.Signals): ForegroundEnd {
   if (process.pid !== 1) return { reraise: sig };
-  return { exitCode: 128 + (signalNumber(sig) ?? 15) };
+  return { exitCode: exitCodeFor(sig) };
 }

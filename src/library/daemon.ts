@@ -15,7 +15,7 @@ import { reportError } from '../base/report.js';
 import { launches, LIBRARY_ACTIONS, type LibraryAction } from '../options/action-table.js';
 import type { ActionOptions, Values } from '../options/resolve.js';
 import { checkDaemonOptions, daemonConfig, type DaemonConfig, type DaemonOptions, type Worker } from './config.js';
-import { ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, scriptArgv, WORKER_ENV, WorkerRuntime } from './runtime.js';
+import { markThisService, ORIGIN_CWD_ENV, REEXECUTED, RELOAD_ENV, scriptArgv, WORKER_ENV, WorkerRuntime } from './runtime.js';
 import { parseBuiltInFlags, parseDaemonCli, daemonHelp, daemonUsage, type CustomAction } from './daemon-cli.js';
 
 export type { DaemonOptions, ShutdownCallback, Worker } from './config.js';
@@ -236,6 +236,7 @@ export class Daemon<Custom extends string = never> {
         return EXIT.ok;
       }
     }
+    markThisService();
     process.umask(c.umask);
     dropPrivileges(c.credentials);
     out(`${reexecuted ? 'Reloading' : 'Starting'} ${escapeForTerminal(c.name)} ... OK\n`);

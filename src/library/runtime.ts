@@ -10,6 +10,7 @@ import { spawnProcess } from '../engine/spawn.js';
 import { PidFile } from '../pidfile/pidfile.js';
 import { readStat } from '../process/proc.js';
 import { waitGone } from '../process/stopping.js';
+import { markerFor, ownServiceId, SERVICE_ENV } from '../process/service.js';
 import { dieOf, exitCodeFor, signalNumber } from '../base/signals.js';
 import type { DaemonConfig } from './config.js';
 import { NEVER } from '../base/types.js';
@@ -306,6 +307,7 @@ export class WorkerRuntime {
       process.exit(1);
     }
     this.pidFile.write(process.pid, self.startTime);
+    markThisService();
     out(`Reloading ${escapeForTerminal(config.name)} ... OK\n`);
   }
 }
@@ -317,4 +319,13 @@ function activationFdsOrNone(): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * This process is the daemon the pid file names: what it spawns from now on carries its service's
+ * marker (src/process/service.ts), so `stop` finds it even once it left the session.
+ */
+export function markThisService(): void {
+  const id = ownServiceId();
+  if (id !== undefined) process.env[SERVICE_ENV] = markerFor(id, process.env[SERVICE_ENV]);
 }

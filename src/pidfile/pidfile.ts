@@ -17,10 +17,11 @@ import { formatPidFile, parsePidFile } from './format.js';
 import { readProcText, readStat, isGone, selfAndAncestors, startedAtMs, type ProcStat } from '../process/proc.js';
 import { callerUid, type WalkedDir } from '../base/safe-path.js';
 
-type PidFileState =
+export type PidFileState =
   | { kind: 'missing' }
   | { kind: 'running'; pid: number; stat: ProcStat }
-  | { kind: 'stale'; pid: number }
+  /** startTime: as recorded (when this tool wrote the file): the service's members may outlive it. */
+  | { kind: 'stale'; pid: number; startTime?: number }
   | { kind: 'broken' };
 
 /** A pid file we did not write: the process must not have started after the file's mtime. */
@@ -192,12 +193,12 @@ export class PidFile {
     if (parsed === undefined) return { kind: 'broken' };
     const { pid, startTime } = parsed;
     const stat = readStat(pid);
-    if (stat === null || isGone(stat)) return { kind: 'stale', pid };
+    if (stat === null || isGone(stat)) return { kind: 'stale', pid, startTime };
     const sameProcess =
       startTime !== undefined
         ? stat.startTime === startTime
         : startedAtMs(stat) <= content.mtimeMs + FOREIGN_MTIME_TOLERANCE_MS;
-    if (!sameProcess) return pid === 1 ? { kind: 'broken' } : { kind: 'stale', pid };
+    if (!sameProcess) return pid === 1 ? { kind: 'broken' } : { kind: 'stale', pid, startTime };
     // The container case: PID 1 is everyone's ancestor there, and it is the service, but only when
     // it is this tool's own `run` (or the same library script); a host's init never is.
     if (pid === 1) {

@@ -1,9 +1,11 @@
-// What `status` reports: the daemon and every live member of its process group, with CPU
-// sampled over ~0.1 s and memory as a share of the machine's total.
+// What `status` reports: the daemon, every live member of its process group and every other process
+// of its service (src/process/service.ts), with CPU sampled over ~0.1 s and memory as a share of
+// the machine's total.
 import { totalmem } from 'node:os';
 import { cpuTimeMs, groupOf, processTable, readProcText, readStat, stateWord, uptimeSeconds, type ProcStat } from './proc.js';
 import { escapeForTerminal } from '../base/log.js';
 import { buildTree, treeMembers, type TreeNode } from './tree.js';
+import { findMembers, TRACKING, type FindOptions } from './service.js';
 
 export interface DaemonStatus {
   name: string;
@@ -13,6 +15,8 @@ export interface DaemonStatus {
   uptime: number;
   cpu_percent: number;
   memory_percent: number;
+  /** How the service's processes are found (src/process/service.ts). */
+  tracking: string;
   /** With --tree: the group and its descendants, nested by parent. */
   tree?: TreeNode[];
 }
@@ -66,14 +70,21 @@ export function statusFrom(name: string, pid: number, stat: ProcStat, pids: numb
     uptime: Math.floor(uptimeSeconds(stat)),
     cpu_percent: round1(sum(figures.cpu, pids)),
     memory_percent: round1(sum(figures.memory, pids)),
+    tracking: TRACKING,
   };
 }
 
+/** The daemon, its group and the rest of its service in `table`, in pid order. */
+export function servicePids(table: Map<number, ProcStat>, pid: number, stat: ProcStat, service: FindOptions): number[] {
+  const members = findMembers({ pid, startTime: stat.startTime }, { ...service, table }).map((m) => m.pid);
+  return [...new Set([...groupOf(table, pid, stat.pgrp), ...members])].sort((a, b) => a - b);
+}
+
 /** The status line's figures; with `tree`, also every descendant of the group, each with its own. */
-export async function collectStatus(name: string, pid: number, stat: ProcStat, tree = false): Promise<DaemonStatus> {
+export async function collectStatus(name: string, pid: number, stat: ProcStat, tree: boolean, service: FindOptions): Promise<DaemonStatus> {
   const table = processTable();
-  const pids = groupOf(table, pid, stat.pgrp);
-  const treePids = tree ? treeMembers(table, pid, stat.pgrp) : [];
+  const pids = servicePids(table, pid, stat, service);
+  const treePids = tree ? [...new Set([...treeMembers(table, pid, stat.pgrp), ...pids])].sort((a, b) => a - b) : [];
   const figures = await sampleProcesses([...new Set([...pids, ...treePids])]);
   const status = statusFrom(name, pid, stat, pids, figures);
   if (!tree) return status;

@@ -43,7 +43,7 @@ function childrenByParent(table: Map<number, ProcStat>): Map<number, number[]> {
 }
 
 /** The command line as `ps -o args` shows it: argv joined by spaces (UTF-8), else [comm]. */
-function commandLine(pid: number, comm: string): string {
+export function commandLine(pid: number, comm: string): string {
   try {
     const raw = Buffer.from(readProcText(`/proc/${pid}/cmdline`), 'latin1').toString('utf8');
     const args = raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
@@ -59,7 +59,11 @@ interface Figures {
   memory: Map<number, number>;
 }
 
-/** Nests `pids` by parent; roots are those whose parent is not among them (the daemon first). */
+/**
+ * Nests `pids` by parent; roots are those whose parent is not among them (the daemon first). A
+ * process of the service whose parent is not (it was re-parented to init or a subreaper) is shown
+ * under the daemon.
+ */
 export function buildTree(daemon: number, pids: number[], stats: Map<number, ProcStat>, figures: Figures): TreeNode[] {
   const present = new Set(pids.filter((p) => stats.has(p)));
   const node = (pid: number): TreeNode => {
@@ -77,21 +81,27 @@ export function buildTree(daemon: number, pids: number[], stats: Map<number, Pro
   };
   const roots = [...present].filter((p) => !present.has(stats.get(p)!.ppid));
   roots.sort((a, b) => (a === daemon ? -1 : b === daemon ? 1 : a - b));
-  return roots.map(node);
+  const nodes = roots.map(node);
+  const top = nodes[0]?.pid === daemon ? nodes[0] : undefined;
+  if (top === undefined) return nodes;
+  top.children.push(...nodes.slice(1));
+  top.children.sort((a, b) => a.pid - b.pid);
+  return [top];
 }
 
 /**
- * One line per process, drawn by parent; `(own group)` marks a process outside the daemon's group.
+ * One line per process, drawn by parent; `(own group)` marks a process outside the daemon's group,
+ * `(re-parented)` one shown under the daemon whose parent is no longer of the service.
  * The command line is shown escaped (`--json --tree` has it exact).
  */
 export function drawTree(roots: TreeNode[], pgid: number, width?: number): string[] {
   const lines: string[] = [];
-  const walk = (n: TreeNode, lead: string, branch: string) => {
-    const mark = n.pgid === pgid ? '' : '(own group) ';
+  const walk = (n: TreeNode, lead: string, branch: string, parent?: number) => {
+    const mark = (parent === undefined || n.ppid === parent ? '' : '(re-parented) ') + (n.pgid === pgid ? '' : '(own group) ');
     const text = `${lead}${branch}${n.pid} ${n.status} ${n.cpu_percent.toFixed(1)}% cpu ${n.memory_percent.toFixed(1)}% mem ${mark}${escapeForTerminal(n.command)}`;
     lines.push(width === undefined ? text : [...text].slice(0, width).join(''));
     const below = lead + (branch === '├─' ? '│ ' : branch === '└─' ? '  ' : '');
-    n.children.forEach((c, i) => walk(c, below, i === n.children.length - 1 ? '└─' : '├─'));
+    n.children.forEach((c, i) => walk(c, below, i === n.children.length - 1 ? '└─' : '├─', n.pid));
   };
   for (const root of roots) walk(root, '', '');
   return lines;
