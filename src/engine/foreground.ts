@@ -39,7 +39,20 @@ export type ForegroundEnd = { exitCode: number } | { reraise: NodeJS.Signals };
 
 export type Death = { code: number | null; signal: NodeJS.Signals | null };
 
-export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd> {
+/** What `run` sets up once, before its first child (with --restart too). */
+export interface Foreground {
+  command: string[];
+  reaping: boolean;
+  systemd: SystemdBridge;
+  ownSession: boolean;
+  forwarding: Forwarding;
+  /** The command's service: the marker its processes inherit (src/process/service.ts). */
+  service: ReturnType<typeof wrapperService>;
+  /** The command's environment: systemd's part and the service marker. */
+  env: NodeJS.ProcessEnv;
+}
+
+export function prepareForeground(spec: ForegroundSpec): Foreground {
   const command = checkCommand(spec);
   const reaping = becomeReaper(spec);
   const systemd = bridgeSystemd(spec.env, spec.notify, spec.credentials.uid);
@@ -49,11 +62,15 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
   const onTerminal = isatty(0);
   const ownSession = spec.signalGroup || onTerminal;
   const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
-  // The command's service: the marker its processes inherit (src/process/service.ts).
   const service = wrapperService();
+  return { command, reaping, systemd, ownSession, forwarding, service, env: withServiceMarker(systemd.childEnv, service) };
+}
+
+export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd> {
+  const { command, reaping, systemd, ownSession, forwarding, service, env } = prepareForeground(spec);
   let child;
   try {
-    child = await spawnChild(spec, command, systemd, ownSession, withServiceMarker(systemd.childEnv, service));
+    child = await spawnChild(spec, command, systemd, ownSession, env);
   } finally {
     if (child === undefined) forwarding.stop();
   }
@@ -76,7 +93,7 @@ export async function runForeground(spec: ForegroundSpec): Promise<ForegroundEnd
 }
 
 /** The command must exist and be runnable: the shell's and tini's 127 (not found) and 126 (engine/command.ts decides). */
-export function checkCommand(spec: ForegroundSpec): string[] {
+function checkCommand(spec: ForegroundSpec): string[] {
   try {
     return resolveCommand(spec.argv, spec.env);
   } catch (err) {
@@ -88,7 +105,7 @@ export function checkCommand(spec: ForegroundSpec): string[] {
  * As PID 1, or a child subreaper (with --subreaper, or because the parent set the bit before it
  * started us: it survives exec, and tini reaps then too), orphans are ours to reap.
  */
-export function becomeReaper(spec: ForegroundSpec): boolean {
+function becomeReaper(spec: ForegroundSpec): boolean {
   if (process.pid === 1 || isChildSubreaper()) return true;
   if (!spec.subreaper) return false;
   if (setChildSubreaper()) return true;

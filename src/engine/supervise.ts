@@ -3,43 +3,32 @@
 // process (systemd and a container runtime keep their child); signals go to the current child;
 // orphans are reaped as in plain `run`. Between children a stop (TERM, INT, QUIT) ends the wait and
 // the service; nothing a stop caused is answered with a restart.
-import { isatty } from 'node:tty';
 import { error, warn } from '../base/log.js';
 import { exitCodeFor } from '../base/signals.js';
 import type { RestartPolicy } from '../base/types.js';
 import {
   announceReadiness,
-  becomeReaper,
-  checkCommand,
   exitStatus,
   leaveCallersDirectory,
+  prepareForeground,
   spawnChild,
   waitForExit,
   type Death,
   type ForegroundEnd,
   type ForegroundSpec,
 } from './foreground.js';
-import { forwardSignals, type Forwarding } from './forwarding.js';
-import { endLeftovers, withServiceMarker, wrapperService } from './leftovers.js';
+import type { Forwarding } from './forwarding.js';
+import { endLeftovers } from './leftovers.js';
 import { followJobControl } from './job-control.js';
 import { startReaping } from './reaper.js';
-import { bridgeSystemd } from '../systemd/wrapper.js';
 
 export interface SupervisedSpec extends ForegroundSpec {
   restart: RestartPolicy;
 }
 
 export async function superviseForeground(spec: SupervisedSpec): Promise<ForegroundEnd> {
-  const command = checkCommand(spec);
-  const reaping = becomeReaper(spec);
-  const systemd = bridgeSystemd(spec.env, spec.notify, spec.credentials.uid);
-  const onTerminal = isatty(0);
-  const ownSession = spec.signalGroup || onTerminal;
-  const forwarding = forwardSignals({ ...spec, onTerminal, systemd });
+  const { command, reaping, systemd, ownSession, forwarding, service, env } = prepareForeground(spec);
   const schedule = restartSchedule(spec.restart);
-  // Every child carries the wrapper's service marker: what one leaves behind is found after it.
-  const service = wrapperService();
-  const env = withServiceMarker(systemd.childEnv, service);
   let commandDir: string | undefined;
   const readiness = { told: false };
   let stopReaping = () => {};
