@@ -1,6 +1,6 @@
 # The session leader of a detached start (src/engine/detach.ts runs it in a new session):
 #
-#   sh session-leader.sh DIR_FD TMP_FD TMP_NAME PID_NAME UMASK PIPE_FD LOCK_FD KEEP_FDS COMMAND [ARGS...]
+#   sh session-leader.sh DIR_FD TMP_FD TMP_NAME PID_NAME PIPE_FD LOCK_FD KEEP_FDS COMMAND [ARGS...]
 #
 # It forks a subshell and exits at once, so the daemon is in the new session without leading it
 # (Stevens' double fork). The subshell, whose pid the command keeps across exec:
@@ -16,17 +16,18 @@
 #      DAEMONOCLE_SERVICE=PID-STARTTIME in its environment: the service's marker, inherited by every
 #      descendant (src/process/service.ts finds the whole service by it).
 # LOCK_FD is '-' when no lock is held; KEEP_FDS is a space-separated list, maybe empty.
+# The umask and the working directory are the ones it was started with (src/engine/spawn.ts sets
+# them for every spawn); the command inherits them.
 # Exit 125 from the subshell: bad arguments or an unwritable pid file; the command never ran.
 
-dir=$1 tmpfd=$2 tmpname=$3 pidname=$4 mask=$5 pipe=$6 lock=$7 keep=$8
+dir=$1 tmpfd=$2 tmpname=$3 pidname=$4 pipe=$5 lock=$6 keep=$7
 case "$dir:$tmpfd:$pipe:$lock" in
   *[!0-9:-]* | :* | *: | *::* ) echo "daemonocle: bad session leader arguments" >&2; exit 125 ;;
 esac
 case "$tmpname/$pidname" in
   */*/* | /* | */ ) echo "daemonocle: bad session leader arguments" >&2; exit 125 ;;
 esac
-shift 8
-umask "$mask"
+shift 7
 (
   read -r stat < /proc/self/stat || exit 125
   pid=${stat%% *}

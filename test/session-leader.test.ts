@@ -63,11 +63,14 @@ for (const [label, shell] of SHELLS) {
     stdio[7] = dir;
     stdio[8] = tmp;
     stdio[9] = 'pipe';
-    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, '7', '8', tmpName, basename(box.pidFile), '027', '9', '-', '6', 'sleep', '1000'], {
+    // The umask the leader is started with, as spawnProcess() sets it for every spawn.
+    const callers = process.umask(0o027);
+    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, '7', '8', tmpName, basename(box.pidFile), '9', '-', '6', 'sleep', '1000'], {
       env: box.env,
       stdio: stdio as never,
       reject: false,
     });
+    process.umask(callers);
     let reported = '';
     leader.stdio[9]!.on('data', (chunk: Buffer) => (reported += chunk.toString()));
     await leader;
@@ -107,7 +110,7 @@ for (const [label, shell] of SHELLS) {
     const { dir, tmp, tmpName } = dirAndTemp(t, pidFile);
     const marker = join(box.dir, 'ran');
     const stdio = ['ignore', 'ignore', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', dir, tmp, 'pipe'];
-    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, '7', '8', tmpName, 'app.pid', '022', '9', '-', '', 'sh', '-c', `touch ${marker}`], {
+    const leader = execa(shell[0]!, [...shell.slice(1), SCRIPT, '7', '8', tmpName, 'app.pid', '9', '-', '', 'sh', '-c', `touch ${marker}`], {
       env: box.env,
       stdio: stdio as never,
       reject: false,
@@ -128,7 +131,7 @@ for (const [label, shell] of SHELLS) {
     if (!existsSync(shell[0]!)) return void unavailable(t, label);
     const box = sandbox(t);
     mkdirSync(join(box.dir, 'x'));
-    for (const args of [['7', '8', 't', 'app.pid', '022', '9;rm', '-'], ['7', '8', '../t', 'app.pid', '022', '9', '-'], ['7', '8', 't', '/etc/x', '022', '9', '-']]) {
+    for (const args of [['7', '8', 't', 'app.pid', '9;rm', '-'], ['7', '8', '../t', 'app.pid', '9', '-'], ['7', '8', 't', '/etc/x', '9', '-']]) {
       const r = await execa(shell[0]!, [...shell.slice(1), SCRIPT, ...args, '', 'true'], { reject: false, env: box.env });
       t.equal(r.exitCode, 125, args.join(' '));
       t.equal(r.stderr, 'daemonocle: bad session leader arguments');

@@ -150,13 +150,14 @@ function helperFds(taken: number[], lock: PidLock, tmp: { fd: number; name: stri
 function spawnSessionLeader(spec: LaunchSpec, lock: PidLock, command: string[], fds: HelperFds, readyFd: number | undefined, notify: Notify): Spawned {
   const ready = readyFd === undefined ? [] : [readyFd];
   const kept = [fds.lock.at, ...spec.keepFds, ...ready];
-  const umask = spec.umask.toString(8).padStart(3, '0');
-  const args = [String(fds.dir.at), String(fds.tmp.at), fds.tmp.name, lock.pidFile.name, umask, String(fds.pipe), String(fds.lock.at), kept.join(' ')];
+  const args = [String(fds.dir.at), String(fds.tmp.at), fds.tmp.name, lock.pidFile.name, String(fds.pipe), String(fds.lock.at), kept.join(' ')];
   return spawnProcess({
     argv: [...sessionShell(), SESSION_LEADER_SCRIPT, ...args, ...finalArgv(spec, command)],
     cwd: spec.cwd,
     env: notify ? { ...spec.env, NOTIFY_SOCKET: notify.server.address } : spec.env,
     detached: true,
+    // Set where every spawn sets it: the session leader, and so the daemon, start with it.
+    umask: spec.umask,
     stdin: 'ignore',
     stdoutFile: spec.stdoutFile,
     stderrFile: spec.stderrFile,

@@ -19,8 +19,8 @@
 // setpriv and the guard so that they run with the default signal state and the command gets the
 // state asked for; LISTEN_PID comes last because each exec keeps the pid it names.
 //
-// What is not a link: the umask and the working directory are set by the process that forks (the
-// session leader's `umask` for a detached start; spawnProcess() for the others), and the library's
+// What is not a link: the umask and the working directory, set by spawnProcess() for every spawn
+// (the session leader of a detached start included, whose daemon inherits them), and the library's
 // daemon in front drops its credentials in its own process (dropPrivileges(), credentials.ts), with
 // the same groups, gid, uid order as setpriv's.
 import { existsSync } from 'node:fs';
