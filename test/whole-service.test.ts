@@ -234,12 +234,14 @@ t.test('20 rounds: a service forking 50 children while stop runs; nothing left, 
 
 t.test('run (not PID 1): what the command left is named; with --subreaper or --signal-group it gets TERM and is waited for', async (t) => {
   const box = sandbox(t);
-  const leaves = ['sh', '-c', 'exec >/dev/null 2>&1; setsid -f sleep 1000; sleep 1001 & exit 3'];
+  // Both exec'd before the command exits (else one is named by the shell's command line it had
+  // before its exec): the background sleep's comm, and the setsid'd one found by its own argument.
+  const leaves = ['sh', '-c', "exec >/dev/null 2>&1; setsid -f sleep 1000.25; sleep 1001.25 & p=$!; until [ \"$(cat /proc/$p/comm)\" = sleep ] && pgrep -xf 'sleep 1000.25' >/dev/null; do :; done; exit 3"];
   const r = await box.cli(['run', '--', ...leaves]);
   t.equal(r.exitCode, 3, 'exits as the command did');
   const left = box.processes().sort((a, b) => a - b);
   t.equal(left.length, 2);
-  t.match(r.stderr, /^WARNING: 2 processes left by the command are still running: \d+ \(sleep 100[01]\), \d+ \(sleep 100[01]\)\n$/);
+  t.match(r.stderr, /^WARNING: 2 processes left by the command are still running: \d+ \(sleep 100[01]\.25\), \d+ \(sleep 100[01]\.25\)\n$/);
   for (const p of left) t.match(r.stderr, String(p));
   for (const p of left) process.kill(p, 'SIGKILL');
   await waitFor('the sleeps gone', () => box.processes().length === 0);
