@@ -28,7 +28,8 @@ export interface Forwarding {
   attach(pid: number): void;
   /**
    * The child is gone and another may follow (--restart): until the next attach, a stop signal
-   * (TERM, INT, QUIT, or one rewritten to them) is kept as `stopRequested`; the rest are dropped.
+   * (TERM, INT, QUIT, or one rewritten to them) is kept as `stopRequested`, and forwarded to a
+   * child attached after it (one already being spawned); the rest are dropped.
    */
   detach(): void;
   /** The signal (as received) that started a stop, forwarded or not: no restart answers it. */
@@ -65,8 +66,9 @@ export function forwardSignals(spec: ForwardingSpec): Forwarding {
     const handler = () => {
       const stops = to !== null && (STOPPING.has(sig) || STOPPING.has(to));
       if (pid === 0) {
-        if (!between) pending.push(sig);
-        else if (stops) noteStop(sig);
+        // Between children only a stop counts; kept too, for a child being spawned right now.
+        if (stops) noteStop(sig);
+        if (!between || stops) pending.push(sig);
         return;
       }
       if (stops) noteStop(sig);
