@@ -106,12 +106,33 @@ export function listPids(): number[] {
 
 /** Every live (not dead, not a zombie) process's stat, from one pass over /proc. */
 export function processTable(): Map<number, ProcStat> {
+  return scanProcesses().table;
+}
+
+/**
+ * One pass over /proc: the live processes, and whether every pid listed could still be read (a
+ * process that vanished mid-pass may have left a child the pass missed).
+ */
+export function scanProcesses(): { table: Map<number, ProcStat>; clean: boolean } {
   const table = new Map<number, ProcStat>();
+  let clean = true;
   for (const pid of listPids()) {
     const st = readStat(pid);
-    if (st !== null && !isGone(st)) table.set(pid, st);
+    if (st === null) clean = false;
+    else if (!isGone(st)) table.set(pid, st);
   }
-  return table;
+  return { table, clean };
+}
+
+/** Each parent's children in `table`, by pid. */
+export function childrenByParent(table: Map<number, ProcStat>): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  for (const [pid, st] of table) {
+    const list = children.get(st.ppid) ?? [];
+    list.push(pid);
+    children.set(st.ppid, list);
+  }
+  return children;
 }
 
 /**

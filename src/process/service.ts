@@ -24,7 +24,7 @@
 import { closeSync } from 'node:fs';
 import { pidfdOpen, pidfdSendSignal } from '../base/native.js';
 import { escapeForTerminal } from '../base/log.js';
-import { isGone, listPids, processTable, readProcText, readStat, selfAndAncestors, type ProcStat } from './proc.js';
+import { childrenByParent, isGone, processTable, readProcText, readStat, scanProcesses, selfAndAncestors, type ProcStat } from './proc.js';
 import { commandLine } from './tree.js';
 
 /** The environment variable every process of a service inherits. */
@@ -161,18 +161,14 @@ export function findMembers(id: ServiceId, opts: FindOptions): Member[] {
     }
   }
   // Below the daemon and every member: their descendants, whoever they run as.
-  const children = new Map<number, ProcStat[]>();
-  for (const st of table.values()) {
-    const list = children.get(st.ppid);
-    if (list) list.push(st);
-    else children.set(st.ppid, [st]);
-  }
+  const children = childrenByParent(table);
   const queue = [...(alive && opts.fromDaemon !== false ? [id.pid] : []), ...members.keys()];
   while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      if (members.has(child.pid) || excluded(child)) continue;
-      members.set(child.pid, child);
-      queue.push(child.pid);
+    for (const pid of children.get(queue.shift()!) ?? []) {
+      const child = table.get(pid)!;
+      if (members.has(pid) || excluded(child)) continue;
+      members.set(pid, child);
+      queue.push(pid);
     }
   }
   return [...members.values()].sort((a, b) => a.pid - b.pid).map((stat) => ({ pid: stat.pid, stat }));
@@ -192,8 +188,7 @@ function freshSession(table: Map<number, ProcStat>, daemon: ProcStat, startTime:
 export function signalMember(m: Member, signal: number): boolean {
   const fd = pidfdOpen(m.pid);
   try {
-    const now = readStat(m.pid);
-    if (now === null || isGone(now) || now.startTime !== m.stat.startTime) return false;
+    if (!stillRuns(m)) return false;
     if (fd >= 0 && pidfdSendSignal(fd, signal) === 0) return true;
     if (fd >= 0) return false;
     process.kill(m.pid, signal);
@@ -223,7 +218,7 @@ export async function endMembers(id: ServiceId, opts: FindOptions, signal: numbe
   const signalled = new Set<string>();
   let slice = 10;
   for (let emptyPasses = 0; ; ) {
-    const { table, clean } = scan();
+    const { table, clean } = scanProcesses();
     const members = findMembers(id, { ...opts, table });
     for (const m of members) {
       if (signalled.has(key(m))) continue;
@@ -239,18 +234,6 @@ export async function endMembers(id: ServiceId, opts: FindOptions, signal: numbe
     if (members.length > 0) await waitAnyChange(members, Math.min(slice, left));
     slice = Math.min(slice * 2, 200);
   }
-}
-
-/** One pass over /proc: the live processes, and whether none of those listed vanished before its stat was read. */
-function scan(): { table: Map<number, ProcStat>; clean: boolean } {
-  const table = new Map<number, ProcStat>();
-  let clean = true;
-  for (const pid of listPids()) {
-    const st = readStat(pid);
-    if (st === null) clean = false;
-    else if (!isGone(st)) table.set(pid, st);
-  }
-  return { table, clean };
 }
 
 /** Waits until every member is gone or ms pass (short slices: a scan may find new ones). */

@@ -2,7 +2,7 @@
 // parent, each with its own state, %cpu and %mem. One pass over /proc finds them all; the %cpu
 // sample is the one `status` takes anyway.
 import { escapeForTerminal } from '../base/log.js';
-import { readProcText, stateWord, type ProcStat } from './proc.js';
+import { childrenByParent, readProcText, stateWord, type ProcStat } from './proc.js';
 
 export interface TreeNode {
   pid: number;
@@ -30,16 +30,6 @@ export function treeMembers(table: Map<number, ProcStat>, daemon: number, pgid: 
     }
   }
   return [...members].sort((a, b) => a - b);
-}
-
-function childrenByParent(table: Map<number, ProcStat>): Map<number, number[]> {
-  const children = new Map<number, number[]>();
-  for (const [pid, st] of table) {
-    const list = children.get(st.ppid) ?? [];
-    list.push(pid);
-    children.set(st.ppid, list);
-  }
-  return children;
 }
 
 /** The command line as `ps -o args` shows it: argv joined by spaces (UTF-8), else [comm]. */
