@@ -95,8 +95,9 @@ function restartSchedule(policy: RestartPolicy) {
       if (upMs >= policy.reset * 1000) delay = policy.delay;
       const wait = Math.min(delay, policy.maxDelay);
       const at = now + wait * 1000;
-      const recent = starts.filter((t) => t > at - policy.limit.seconds * 1000).length;
-      if (recent >= policy.limit.starts) return { giveUp: true, starts: recent };
+      // Only the starts inside the window are kept: a long-lived supervisor holds no history.
+      while (starts.length > 0 && starts[0]! <= at - policy.limit.seconds * 1000) starts.shift();
+      if (starts.length >= policy.limit.starts) return { giveUp: true, starts: starts.length };
       delay = Math.min(delay * 2, policy.maxDelay);
       return { giveUp: false, delay: round(wait) };
     },
